@@ -1,0 +1,15 @@
+"""Exceptions of the claims domain."""
+
+from service.exceptions import ConflictError, NotFoundError, StaleVersionError
+
+
+class ClaimNotFound(NotFoundError):
+    """No such claim, or not visible to the caller."""
+
+
+class ClaimLocked(ConflictError):
+    """A published claim changes only through the `correct` transition."""
+
+
+class StaleClaim(StaleVersionError):
+    """The caller's `If-Match` names an older version of the claim."""

@@ -1,0 +1,103 @@
+"""Claim tables: the claim, its tags, where it appeared, and its append-only history."""
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, Relationship, SQLModel
+
+from service.database import UTCDateTime, utcnow
+from service.ids import new_id
+
+_VERSION = sa.Column("version", sa.Integer, nullable=False)
+
+STATUSES = ("submitted", "researching", "in_review", "published", "dismissed")
+
+
+class Claim(SQLModel, table=True):
+    __tablename__ = "claim"
+
+    # An integer key that never changes (SQLite may renumber implicit rowids on VACUUM): the
+    # full-text index refers to it. The public key is `id`.
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(default_factory=lambda: new_id("clm"), max_length=40, sa_column_kwargs={"unique": True})
+    text: str = Field(max_length=1000)
+    # Hash of the folded text (see service.text.claim_key): one claim per key.
+    text_key: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    claimant: str | None = Field(default=None, max_length=300)
+    language: str | None = Field(default=None, max_length=35)
+    status: str = Field(default="submitted", max_length=20, index=True)
+    assignee_id: str | None = Field(default=None, foreign_key="user.id", index=True, max_length=40)
+    # The current published rating, kept here so lists filter on it without a join.
+    rating: str | None = Field(default=None, max_length=40, index=True)
+    needs_review: bool = Field(default=False, index=True)
+    duplicate_of: str | None = Field(default=None, foreign_key="claim.id", max_length=40)
+    submitted_by: str = Field(foreign_key="user.id", max_length=40)
+    version: int = Field(default=1, sa_column=_VERSION)
+    # Text, claimant and appearance quotes, indexed for full-text search (FTS5 / tsvector).
+    search_text: str = Field(default="", sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    # Every flush of a changed claim runs UPDATE … WHERE version = <the version read> and bumps
+    # it, so two writers acting on the same version cannot both succeed.
+    __mapper_args__ = {"version_id_col": _VERSION}
+
+    tags: list["ClaimTag"] = Relationship(
+        sa_relationship_kwargs={"order_by": "ClaimTag.position", "cascade": "all, delete-orphan"}
+    )
+    appearances: list["Appearance"] = Relationship(
+        sa_relationship_kwargs={"order_by": "Appearance.id", "cascade": "all, delete-orphan"}
+    )
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [t.tag for t in self.tags]
+
+    @property
+    def etag(self) -> str:
+        """Strong entity tag: changes with every change to the claim."""
+        return f'"{self.id}.{self.version}"'
+
+
+class ClaimTag(SQLModel, table=True):
+    __tablename__ = "claim_tag"
+
+    claim_id: str = Field(foreign_key="claim.id", primary_key=True, max_length=40)
+    tag: str = Field(primary_key=True, max_length=50, index=True)
+    position: int = 0
+
+
+class Appearance(SQLModel, table=True):
+    """Where and how a claim was made: a story, a post, a speech."""
+
+    __tablename__ = "appearance"
+
+    id: str = Field(default_factory=lambda: new_id("apr"), primary_key=True, max_length=40)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=40)
+    url: str | None = Field(default=None, max_length=2048)
+    title: str | None = Field(default=None, max_length=500)
+    publisher: str | None = Field(default=None, max_length=300)
+    published_at: date | None = None
+    quote: str | None = Field(default=None, max_length=5000)
+    added_by: str = Field(foreign_key="user.id", max_length=40)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ClaimEvent(SQLModel, table=True):
+    """One entry of a claim's history. Rows are only ever inserted; each hashes its predecessor."""
+
+    __tablename__ = "claim_event"
+    __table_args__ = (sa.UniqueConstraint("claim_id", "seq"),)
+
+    id: str = Field(default_factory=lambda: new_id("evt"), primary_key=True, max_length=40)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=40)
+    seq: int
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    actor: str | None = Field(default=None, foreign_key="user.id", max_length=40)
+    action: str = Field(max_length=40)
+    from_status: str | None = Field(default=None, max_length=20)
+    to_status: str | None = Field(default=None, max_length=20)
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    verdict_version: int | None = None
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

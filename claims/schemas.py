@@ -1,0 +1,151 @@
+"""The claims API contract: what clients send and what they get back (marshmallow)."""
+
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from claims.models import STATUSES
+from service.schema_fields import Text, UTCDateTime, WebURL
+from service.urls import absolute
+
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+class AppearanceIn(Schema):
+    """Where the claim was made: at least a URL or the quote."""
+
+    url = WebURL(allow_none=True, metadata={"example": "https://example.com/story"})
+    title = Text(max=500, allow_none=True)
+    publisher = Text(max=300, allow_none=True)
+    published_at = fields.Date(allow_none=True, metadata={"example": "2025-11-19"})
+    quote = Text(max=5000, allow_none=True, metadata={"description": "The exact sentence."})
+
+    @validates_schema
+    def _url_or_quote(self, data: dict, **_kwargs: object) -> None:
+        if not data.get("url") and not data.get("quote"):
+            raise ValidationError("An appearance needs at least a url or a quote.", "url")
+
+
+class ClaimFieldsIn(Schema):
+    claimant = Text(max=300, allow_none=True, metadata={"example": "UPI"})
+    language = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(_LANGUAGE, error="A BCP 47 language tag such as `en` or `ko`."),
+        metadata={"example": "en"},
+    )
+    tags = fields.List(
+        Text(min=1, max=50), validate=validate.Length(max=20), metadata={"example": ["un", "dprk"]}
+    )
+
+
+class ClaimIn(ClaimFieldsIn):
+    text = Text(
+        required=True,
+        min=3,
+        max=1000,
+        metadata={"example": "41 U.N. member states co-sponsored the resolution."},
+    )
+    appearance = fields.Nested(AppearanceIn, allow_none=True)
+
+
+class ClaimPatch(ClaimFieldsIn):
+    text = Text(min=3, max=1000)
+
+    @validates_schema
+    def _not_empty(self, data: dict, **_kwargs: object) -> None:
+        if not data:
+            raise ValidationError("Send at least one of text, claimant, tags, language.")
+
+
+class ClaimListArgs(Schema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    rating = fields.String(validate=validate.Length(max=40))
+    tag = Text(max=50)
+    assignee = fields.String(validate=validate.Length(max=40))
+    q = Text(max=500, metadata={"description": 'Words and "quoted phrases", all required.'})
+    needs_review = fields.Boolean()
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+
+class AppearanceOut(Schema):
+    id = fields.String()
+    url = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    publisher = fields.String(allow_none=True)
+    published_at = fields.Date(allow_none=True)
+    quote = fields.String(allow_none=True)
+    added_by = fields.String()
+    created_at = UTCDateTime()
+
+
+class LinksOut(Schema):
+    self = fields.String()
+    page = fields.String()
+    badge = fields.String()
+
+
+def claim_links(claim: object) -> dict:
+    claim_id = claim.id  # type: ignore[attr-defined]
+    return {
+        "self": absolute(f"/api/v1/claims/{claim_id}"),
+        "page": absolute(f"/c/{claim_id}"),
+        "badge": absolute(f"/badges/{claim_id}.svg"),
+    }
+
+
+class ClaimOut(Schema):
+    id = fields.String(metadata={"example": "clm_01JD5Q0F6X1N3ZB2W8V4T7K9M0"})
+    text = fields.String()
+    claimant = fields.String(allow_none=True)
+    language = fields.String(allow_none=True)
+    tags = fields.List(fields.String(), attribute="tag_names")
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    assignee = fields.String(attribute="assignee_id", allow_none=True)
+    appearances = fields.List(fields.Nested(AppearanceOut))
+    citations = fields.Function(lambda c: [], metadata={"description": "Cited sources."})
+    verdict = fields.Function(lambda c: None, metadata={"description": "Current verdict."})
+    verdicts = fields.Function(lambda c: [], metadata={"description": "All published verdicts."})
+    proposal = fields.Function(lambda c: None, metadata={"description": "Pending proposal."})
+    needs_review = fields.Boolean()
+    duplicate_of = fields.String(allow_none=True)
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    submitted_by = fields.String()
+    etag = fields.String()
+    links = fields.Function(claim_links, metadata={"description": "self, page and badge URLs"})
+
+
+class PossibleDuplicateOut(Schema):
+    id = fields.String()
+    text = fields.String()
+    score = fields.Float(metadata={"description": "Similarity from 0 to 1."})
+
+
+class ClaimSubmitOut(ClaimOut):
+    possible_duplicates = fields.List(fields.Nested(PossibleDuplicateOut))
+
+
+class ClaimPageOut(Schema):
+    items = fields.List(fields.Nested(ClaimOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class EventOut(Schema):
+    at = UTCDateTime()
+    actor = fields.String(allow_none=True)
+    action = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    verdict_version = fields.Integer(allow_none=True)
+    seq = fields.Integer()
+    prev_hash = fields.String()
+    hash = fields.String()
+
+
+class HistoryOut(Schema):
+    items = fields.List(fields.Nested(EventOut))
+    chain_intact = fields.Boolean(
+        metadata={"description": "Whether every event's hash matches its content and predecessor."}
+    )

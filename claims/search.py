@@ -1,0 +1,101 @@
+"""Full-text search over claims: SQLite FTS5 or a PostgreSQL tsvector, behind one interface.
+
+`ClaimSearch.matching(q)` gives a SQL condition for `?q=`; `candidates(text)` finds the claims
+most likely to be near-duplicates of `text` through the index, never by scanning every claim.
+"""
+
+import re
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from claims.models import Claim
+
+_PHRASE = re.compile(r'"([^"]*)"')
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Words too common to tell claims apart; dropping them keeps duplicate look-ups cheap.
+_STOPWORDS = frozenset(
+    "a an and are as at be by for from has have in is it its of on or that the this to was "
+    "were will with not".split()
+)
+MAX_QUERY_TERMS = 16
+
+
+def parse_query(q: str) -> tuple[list[str], list[list[str]]]:
+    """Split a user query into bare words and quoted phrases (each a list of words)."""
+    phrases = [_WORD.findall(p) for p in _PHRASE.findall(q)]
+    rest = _PHRASE.sub(" ", q)
+    words = _WORD.findall(rest)
+    return words[:MAX_QUERY_TERMS], [p for p in phrases if p][:MAX_QUERY_TERMS]
+
+
+def significant_words(text: str, limit: int = 12) -> list[str]:
+    """Distinct, lower-cased words of `text` worth looking up, longest first."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text.casefold()):
+        if word not in _STOPWORDS and (len(word) > 1 or not word.isascii()):
+            seen.setdefault(word)
+    return sorted(seen, key=len, reverse=True)[:limit]
+
+
+class ClaimSearch:
+    """Dialect-specific full-text conditions over `Claim.search_text`."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+
+    def matching(self, q: str) -> sa.ColumnElement[bool]:
+        """A WHERE condition: every word and quoted phrase of `q` occurs in the claim."""
+        words, phrases = parse_query(q)
+        if not words and not phrases:
+            return sa.false()
+        if self.dialect == "postgresql":
+            query = None
+            for w in words:
+                query = _pg_and(query, sa.func.plainto_tsquery("simple", w))
+            for p in phrases:
+                query = _pg_and(query, sa.func.phraseto_tsquery("simple", " ".join(p)))
+            return sa.column("search_vector").op("@@")(query)
+        terms = [_fts5_quote(w) for w in words] + [_fts5_quote(" ".join(p)) for p in phrases]
+        return Claim.seq.in_(
+            sa.select(sa.column("rowid"))
+            .select_from(sa.table("claim_fts"))
+            .where(sa.text("claim_fts MATCH :fts_q").bindparams(fts_q=" ".join(terms)))
+        )
+
+    def candidates(self, text: str, limit: int = 20) -> list[tuple[str, str]]:
+        """(id, text) of the claims sharing the most telling words with `text`, best first."""
+        words = significant_words(text)
+        if not words:
+            return []
+        if self.dialect == "postgresql":
+            query = None
+            for w in words:
+                tsq = sa.func.plainto_tsquery("simple", w)
+                query = tsq if query is None else query.op("||")(tsq)
+            vector = sa.column("search_vector")
+            stmt = (
+                sa.select(Claim.id, Claim.text)
+                .where(vector.op("@@")(query))
+                .order_by(sa.func.ts_rank(vector, query).desc())
+                .limit(limit)
+            )
+            return [tuple(row) for row in self.session.execute(stmt)]
+        match = " OR ".join(_fts5_quote(w) for w in words)
+        rows = self.session.execute(
+            sa.text(
+                "SELECT c.id, c.text FROM claim_fts JOIN claim c ON c.seq = claim_fts.rowid "
+                "WHERE claim_fts MATCH :q ORDER BY claim_fts.rank LIMIT :limit"
+            ),
+            {"q": match, "limit": limit},
+        )
+        return [tuple(row) for row in rows]
+
+
+def _fts5_quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _pg_and(left: sa.ColumnElement | None, right: sa.ColumnElement) -> sa.ColumnElement:
+    return right if left is None else left.op("&&")(right)

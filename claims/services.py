@@ -1,0 +1,336 @@
+"""Claim operations: intake with de-duplication, reading, listing, editing and the history.
+
+Services `add` and `flush`; the caller (one HTTP request, one CLI command) commits once.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from rapidfuzz import fuzz
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+from sqlmodel import select
+
+from claims.errors import ClaimLocked, ClaimNotFound, StaleClaim
+from claims.models import Appearance, Claim, ClaimEvent, ClaimTag
+from claims.search import ClaimSearch
+from service.database import utcnow
+from service.models import User
+from service.text import claim_key, fold
+
+GENESIS_HASH = "0" * 64
+PUBLIC_STATUSES = ("published",)
+APPEARANCE_FIELDS = ("url", "title", "publisher", "published_at", "quote")
+
+
+def event_digest(event: ClaimEvent) -> str:
+    """SHA-256 of an event's content chained to its predecessor's hash."""
+    payload = {
+        "claim_id": event.claim_id,
+        "seq": event.seq,
+        "at": event.at.isoformat(timespec="microseconds"),
+        "actor": event.actor,
+        "action": event.action,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "note": event.note,
+        "verdict_version": event.verdict_version,
+        "prev_hash": event.prev_hash,
+    }
+    raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class History:
+    """The append-only, hash-chained record of everything that happens to a claim."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(
+        self,
+        claim: Claim,
+        actor: str | None,
+        action: str,
+        *,
+        from_status: str | None = None,
+        to_status: str | None = None,
+        note: str | None = None,
+        verdict_version: int | None = None,
+    ) -> ClaimEvent:
+        """Append one event for `claim`; it commits (or not) with the change it describes."""
+        last = self.session.execute(
+            sa.select(ClaimEvent.seq, ClaimEvent.hash)
+            .where(ClaimEvent.claim_id == claim.id)
+            .order_by(ClaimEvent.seq.desc())
+            .limit(1)
+        ).first()
+        event = ClaimEvent(
+            claim_id=claim.id,
+            seq=(last.seq + 1) if last else 1,
+            at=utcnow(),
+            actor=actor,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            note=note,
+            verdict_version=verdict_version,
+            prev_hash=last.hash if last else GENESIS_HASH,
+            hash="",
+        )
+        event.hash = event_digest(event)
+        self.session.add(event)
+        return event
+
+    def events(self, claim_id: str) -> list[ClaimEvent]:
+        """Every event of a claim, oldest first."""
+        return list(
+            self.session.scalars(
+                select(ClaimEvent).where(ClaimEvent.claim_id == claim_id).order_by(ClaimEvent.seq)
+            )
+        )
+
+    @staticmethod
+    def verify(events: list[ClaimEvent]) -> int | None:
+        """The seq of the first event whose hash does not hold, or None when the chain is whole."""
+        prev = GENESIS_HASH
+        for event in events:
+            if event.prev_hash != prev or event_digest(event) != event.hash:
+                return event.seq
+            prev = event.hash
+        return None
+
+
+@dataclass
+class PossibleDuplicate:
+    id: str
+    text: str
+    score: float
+
+
+class DuplicateFinder:
+    """Near-duplicates of a claim text: full-text candidates re-ranked by fuzzy similarity."""
+
+    THRESHOLD = 0.6
+
+    def __init__(self, search: ClaimSearch, limit: int = 5) -> None:
+        self.search = search
+        self.limit = limit
+
+    def near(self, text: str, exclude_id: str | None = None) -> list[PossibleDuplicate]:
+        """Up to `limit` similar claims, best first, each with a score in [0, 1]."""
+        wanted = fold(text)
+        found = []
+        for claim_id, other in self.search.candidates(text):
+            if claim_id == exclude_id:
+                continue
+            score = fuzz.token_sort_ratio(wanted, fold(other)) / 100
+            if score >= self.THRESHOLD:
+                found.append(PossibleDuplicate(claim_id, other, round(score, 3)))
+        found.sort(key=lambda d: (-d.score, d.id))
+        return found[: self.limit]
+
+
+@dataclass
+class Submission:
+    claim: Claim
+    created: bool
+    possible_duplicates: list[PossibleDuplicate] = field(default_factory=list)
+
+
+@dataclass
+class ClaimFilters:
+    status: str | None = None
+    rating: str | None = None
+    tag: str | None = None
+    assignee: str | None = None
+    q: str | None = None
+    needs_review: bool | None = None
+
+
+class ClaimService:
+    """Intake, reading and editing of claims, each change written to the claim's history."""
+
+    def __init__(
+        self, session: Session, history: History, duplicates: DuplicateFinder, search: ClaimSearch
+    ) -> None:
+        self.session = session
+        self.history = history
+        self.duplicates = duplicates
+        self.search = search
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, claim_id: str, viewer: User | None) -> Claim:
+        """The claim, if it exists and `viewer` may see it (anonymous readers: published only)."""
+        claim = self.session.scalars(_with_children(select(Claim).where(Claim.id == claim_id))).first()
+        if claim is None or (viewer is None and claim.status not in PUBLIC_STATUSES):
+            raise ClaimNotFound(f"No claim {claim_id!r}.")
+        return claim
+
+    def page(
+        self, viewer: User | None, filters: ClaimFilters, limit: int, after: str | None = None
+    ) -> tuple[list[Claim], bool]:
+        """Claims newest first, after the cursor id; returns the page and whether more follow."""
+        stmt = select(Claim)
+        if viewer is None:
+            stmt = stmt.where(Claim.status.in_(PUBLIC_STATUSES))
+        if filters.status:
+            stmt = stmt.where(Claim.status == filters.status)
+        if filters.rating:
+            stmt = stmt.where(Claim.rating == filters.rating)
+        if filters.assignee:
+            stmt = stmt.where(Claim.assignee_id == filters.assignee)
+        if filters.needs_review is not None:
+            stmt = stmt.where(Claim.needs_review == filters.needs_review)
+        if filters.tag:
+            stmt = stmt.where(
+                Claim.id.in_(select(ClaimTag.claim_id).where(ClaimTag.tag == filters.tag.casefold()))
+            )
+        if filters.q:
+            stmt = stmt.where(self.search.matching(filters.q))
+        if after:
+            stmt = stmt.where(Claim.id < after)
+        stmt = stmt.order_by(Claim.id.desc()).limit(limit + 1)
+        claims = list(self.session.scalars(_with_children(stmt)))
+        return claims[:limit], len(claims) > limit
+
+    def events(self, claim_id: str, viewer: User | None) -> list[ClaimEvent]:
+        """The claim's history, oldest first."""
+        claim = self.get(claim_id, viewer)
+        return self.history.events(claim.id)
+
+    # -- intake ------------------------------------------------------------------------------
+
+    def submit(self, submitter: User, data: dict) -> Submission:
+        """Add a claim, or the appearance to the existing claim with the same normalised text."""
+        key = claim_key(data["text"])
+        existing = self._by_key(key)
+        if existing is None:
+            claim = self._new_claim(submitter, key, data)
+            try:
+                with self.session.begin_nested():
+                    self.session.add(claim)
+                    self.session.flush()
+            except IntegrityError:
+                # Another request stored the same text between our look-up and our insert.
+                existing = self._by_key(key)
+                if existing is None:
+                    raise
+            else:
+                self.history.record(claim, submitter.id, "submitted", to_status=claim.status)
+                if data.get("appearance"):
+                    self._add_appearance(claim, submitter, data["appearance"])
+                self._touch(claim)
+                return Submission(claim, True, self.duplicates.near(claim.text, claim.id))
+        if data.get("appearance"):
+            added = self._add_appearance(existing, submitter, data["appearance"])
+            if added:
+                self.history.record(
+                    existing,
+                    submitter.id,
+                    "appearance_added",
+                    note="The same claim was submitted again with this appearance.",
+                )
+                self._touch(existing)
+        return Submission(existing, False, self.duplicates.near(existing.text, existing.id))
+
+    def add_appearance(self, claim_id: str, user: User, data: dict) -> Claim:
+        """Record one more place where the claim was made (an identical one is not repeated)."""
+        claim = self.get(claim_id, user)
+        if self._add_appearance(claim, user, data):
+            self.history.record(claim, user.id, "appearance_added", note=data.get("url"))
+            self._touch(claim)
+        return claim
+
+    # -- editing -----------------------------------------------------------------------------
+
+    def update(self, claim_id: str, user: User, expected: list[str], changes: dict) -> Claim:
+        """Edit text, claimant, tags or language of an unpublished claim at the expected ETag."""
+        claim = self.get(claim_id, user)
+        if claim.etag not in expected and "*" not in expected:
+            raise StaleClaim("The claim has changed since you read it; fetch it and try again.")
+        if claim.status == "published":
+            raise ClaimLocked("A published claim is changed through the `correct` transition.")
+        changed = []
+        if "text" in changes and changes["text"] != claim.text:
+            key = claim_key(changes["text"])
+            other = self._by_key(key)
+            if other is not None and other.id != claim.id:
+                raise ClaimLocked(f"Another claim already has this text: {other.id}.", duplicate_of=other.id)
+            claim.text, claim.text_key = changes["text"], key
+            changed.append("text")
+        for name in ("claimant", "language"):
+            if name in changes and changes[name] != getattr(claim, name):
+                setattr(claim, name, changes[name])
+                changed.append(name)
+        if "tags" in changes and _tags(changes["tags"]) != claim.tag_names:
+            claim.tags = [
+                ClaimTag(claim_id=claim.id, tag=t, position=i) for i, t in enumerate(_tags(changes["tags"]))
+            ]
+            changed.append("tags")
+        if changed:
+            self.history.record(claim, user.id, "edited", note="Changed " + ", ".join(changed) + ".")
+            self._touch(claim)
+        return claim
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _by_key(self, key: str) -> Claim | None:
+        return self.session.scalars(_with_children(select(Claim).where(Claim.text_key == key))).first()
+
+    def _new_claim(self, submitter: User, key: str, data: dict) -> Claim:
+        claim = Claim(
+            text=data["text"],
+            text_key=key,
+            claimant=data.get("claimant"),
+            language=data.get("language"),
+            submitted_by=submitter.id,
+        )
+        claim.tags = [
+            ClaimTag(claim_id=claim.id, tag=t, position=i) for i, t in enumerate(_tags(data.get("tags")))
+        ]
+        claim.appearances = []
+        claim.search_text = _search_text(claim)
+        return claim
+
+    def _add_appearance(self, claim: Claim, user: User, data: dict) -> bool:
+        values = {name: data.get(name) for name in APPEARANCE_FIELDS}
+        for known in claim.appearances:
+            if (known.url, known.quote) == (values["url"], values["quote"]):
+                return False
+        claim.appearances.append(Appearance(claim_id=claim.id, added_by=user.id, **values))
+        return True
+
+    def _touch(self, claim: Claim) -> None:
+        """Mark a change: new search text, `updated_at`, and (through the flush) a new version."""
+        claim.search_text = _search_text(claim)
+        claim.updated_at = _later(utcnow(), claim.updated_at)
+        self.session.add(claim)
+        self.session.flush()
+
+
+def _with_children(stmt: sa.Select) -> sa.Select:
+    # Two extra statements per page, whatever its size: no query per row.
+    return stmt.options(selectinload(Claim.tags), selectinload(Claim.appearances))
+
+
+def _tags(tags: list[str] | None) -> list[str]:
+    seen: dict[str, None] = {}
+    for tag in tags or []:
+        seen.setdefault(tag.casefold())
+    return list(seen)
+
+
+def _search_text(claim: Claim) -> str:
+    parts = [claim.text, claim.claimant or ""]
+    parts += [a.quote or "" for a in claim.appearances]
+    parts += [a.title or "" for a in claim.appearances]
+    return "\n".join(p for p in parts if p)
+
+
+def _later(now: datetime, before: datetime | None) -> datetime:
+    return now if before is None or now > before else before

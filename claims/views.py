@@ -1,0 +1,137 @@
+"""HTTP endpoints for claims: thin wrappers that validate, call one service method, and dump."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from claims.schemas import (
+    AppearanceIn,
+    ClaimIn,
+    ClaimListArgs,
+    ClaimOut,
+    ClaimPageOut,
+    ClaimPatch,
+    ClaimSubmitOut,
+    HistoryOut,
+)
+from claims.search import ClaimSearch
+from claims.services import ClaimFilters, ClaimService, DuplicateFinder, History
+from service import db
+from service.auth import current_user, require_role
+from service.http import if_match, next_link
+from service.pagination import decode_cursor, encode_cursor
+from service.urls import absolute
+
+blp = Blueprint(
+    "claims",
+    __name__,
+    url_prefix="/api/v1/claims",
+    description="Claims as reported, where they appeared, and their history.",
+)
+BEARER = [{"bearerAuth": []}]
+
+
+def claims() -> ClaimService:
+    session = db.session()
+    search = ClaimSearch(session)
+    return ClaimService(session, History(session), DuplicateFinder(search), search)
+
+
+def _headers(claim: object, *, location: bool = False) -> dict[str, str]:
+    headers = {"ETag": claim.etag}  # type: ignore[attr-defined]
+    if location:
+        headers["Location"] = absolute(f"/api/v1/claims/{claim.id}")  # type: ignore[attr-defined]
+    return headers
+
+
+class _Submitted:
+    """A claim plus the near-duplicates found when it was submitted, for ClaimSubmitOut."""
+
+    def __init__(self, claim: object, possible_duplicates: list) -> None:
+        self._claim = claim
+        self.possible_duplicates = possible_duplicates
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._claim, name)
+
+
+@blp.route("")
+class Claims(MethodView):
+    @blp.arguments(ClaimListArgs, location="query")
+    @blp.response(200, ClaimPageOut)
+    @blp.doc(security=[{}, *BEARER])
+    def get(self, args: dict) -> tuple:
+        """List claims, newest first (without a token: published claims only)."""
+        after = decode_cursor(args["cursor"]) if args.get("cursor") else None
+        filters = ClaimFilters(**{k: args.get(k) for k in ClaimFilters.__dataclass_fields__})
+        items, more = claims().page(current_user(), filters, args["limit"], after)
+        cursor = encode_cursor(items[-1].id) if more else None
+        return {"items": items, "next_cursor": cursor}, 200, next_link(cursor)
+
+    @require_role("submitter")
+    @blp.arguments(ClaimIn)
+    @blp.response(201, ClaimSubmitOut, description="A new claim.")
+    @blp.alt_response(
+        200,
+        schema=ClaimSubmitOut,
+        description="The same claim existed: the appearance was added to it.",
+    )
+    @blp.alt_response(409, description="`Idempotency-Key` in use by a request still running.")
+    @blp.doc(
+        security=BEARER,
+        parameters=[
+            {
+                "in": "header",
+                "name": "Idempotency-Key",
+                "schema": {"type": "string", "maxLength": 255},
+                "description": "Retries with the same key and body replay the first response.",
+            }
+        ],
+    )
+    def post(self, data: dict) -> tuple:
+        """Submit a claim (or a new appearance of a claim already on the desk)."""
+        result = claims().submit(current_user(), data)
+        body = _Submitted(result.claim, result.possible_duplicates)
+        return body, 201 if result.created else 200, _headers(result.claim, location=True)
+
+
+@blp.route("/<claim_id>")
+class ClaimItem(MethodView):
+    @blp.response(200, ClaimOut)
+    @blp.doc(security=[{}, *BEARER])
+    def get(self, claim_id: str) -> tuple:
+        """One claim, with its `ETag`."""
+        claim = claims().get(claim_id, current_user())
+        return claim, 200, _headers(claim)
+
+    @require_role("reviewer")
+    @blp.arguments(ClaimPatch)
+    @blp.response(200, ClaimOut)
+    @blp.alt_response(409, description="Published claims change through `correct`.")
+    @blp.alt_response(412, description="`If-Match` names an older version.")
+    @blp.alt_response(428, description="`If-Match` is missing.")
+    @blp.doc(security=BEARER)
+    def patch(self, changes: dict, claim_id: str) -> tuple:
+        """Edit text, claimant, tags or language (needs `If-Match`)."""
+        expected = if_match()
+        claim = claims().update(claim_id, current_user(), expected, changes)
+        return claim, 200, _headers(claim)
+
+
+@blp.route("/<claim_id>/appearances", methods=["POST"])
+@require_role("submitter")
+@blp.arguments(AppearanceIn)
+@blp.response(201, ClaimOut)
+@blp.doc(security=BEARER)
+def add_appearance(data: dict, claim_id: str) -> tuple:
+    """Record another place where the claim was made; answers the claim."""
+    claim = claims().add_appearance(claim_id, current_user(), data)
+    return claim, 201, _headers(claim)
+
+
+@blp.route("/<claim_id>/history")
+@blp.response(200, HistoryOut)
+@blp.doc(security=[{}, *BEARER])
+def history(claim_id: str) -> dict:
+    """Every event of the claim, oldest first, hash-chained."""
+    events = claims().events(claim_id, current_user())
+    return {"items": events, "chain_intact": History.verify(events) is None}

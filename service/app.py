@@ -1,0 +1,148 @@
+"""The app factory: settings, database, API blueprints, error layer and request lifecycle."""
+
+import logging
+from pathlib import Path
+
+import flask_swagger_ui
+from flask import Flask, Response, g, request, send_from_directory
+from flask_smorest import Api
+
+from service import auth, db, idempotency
+from service.config import Settings
+from service.database import make_engine, sqlite_write_intent
+from service.errors import ProblemSchema, http_exception_problem, problem, register_error_handlers
+from service.urls import public_base_url
+
+log = logging.getLogger(__name__)
+
+SWAGGER_UI_DIR = Path(flask_swagger_ui.__file__).parent / "dist"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+JSON_TYPES = frozenset({"application/json"})
+
+
+class FactdeskApi(Api):
+    """flask-smorest's Api with problem+json as the error shape, in the document and the wire."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error):  # noqa: ANN001, ANN201 - flask-smorest's signature
+        return http_exception_problem(error)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. `config` keys are setting names (`database_url`, …) or Flask keys."""
+    config = dict(config or {})
+    settings = Settings.from_env(**{k: v for k, v in config.items() if k.islower()})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        SECRET_KEY=settings.secret_key or None,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        PROPAGATE_EXCEPTIONS=False,
+        TRAP_HTTP_EXCEPTIONS=False,
+        JSON_SORT_KEYS=False,
+        API_TITLE="Factdesk API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
+        ETAG_DISABLED=True,
+    )
+    app.config.update({k: v for k, v in config.items() if k.isupper()})
+    app.extensions["factdesk.settings"] = settings
+
+    db.init_app(app, make_engine(settings.sqlalchemy_url))
+    register_error_handlers(app)
+    _register_lifecycle(app, settings)
+
+    api = FactdeskApi(
+        app,
+        spec_kwargs={
+            "info": {"description": "Claims, sources, verification workflow and verdicts."},
+        },
+    )
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "fdk_…"}
+    )
+    _register_blueprints(app, api)
+    return app
+
+
+def settings_of(app: Flask) -> Settings:
+    return app.extensions["factdesk.settings"]
+
+
+def _register_blueprints(app: Flask, api: Api) -> None:
+    from claims.views import blp as claims_blp
+    from service.health import bp as health_bp
+
+    api.register_blueprint(claims_blp)
+    app.register_blueprint(health_bp)
+
+    @app.get("/api/docs/assets/<path:filename>")
+    def swagger_ui_assets(filename: str) -> Response:
+        response = send_from_directory(SWAGGER_UI_DIR, filename, max_age=86_400)
+        return response
+
+
+def _register_lifecycle(app: Flask, settings: Settings) -> None:
+    @app.before_request
+    def prepare() -> Response | None:
+        public_base_url.set(settings.base_url or request.host_url)
+        writes = request.method in WRITE_METHODS
+        if writes and request.path.startswith("/api/"):
+            refused = _check_body(app, settings)
+            if refused is not None:
+                return refused
+        # Authenticate in a read transaction and end it, so that on SQLite the request's
+        # writing transaction (and the idempotency key's) begin afresh and take the lock.
+        sqlite_write_intent.set(False)
+        refused = auth.authenticate()
+        db.commit()
+        sqlite_write_intent.set(writes)
+        if refused is not None:
+            return refused
+        return idempotency.begin()
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        if response.status_code >= 400:
+            idempotency.finish(response)
+            db.rollback()
+            return response
+        try:
+            idempotency.finish(response)
+            db.commit()
+        except Exception as exc:  # the work is not stored: say so, never pretend success
+            db.rollback()
+            idempotency.abandon()
+            log.exception("commit failed on %s %s", request.method, request.path, exc_info=exc)
+            handler = app._find_error_handler(exc, request.blueprints)  # noqa: SLF001
+            return handler(exc) if handler else problem(500, "Something went wrong on our side.")
+        return response
+
+    @app.teardown_request
+    def forget(_exc: BaseException | None) -> None:
+        g.pop("idempotency", None)
+
+
+def _check_body(app: Flask, settings: Settings) -> Response | None:
+    """413 for a body over the limit, 415 for a body in a type the endpoint does not take."""
+    length = request.content_length
+    if length is not None and length > settings.max_body_bytes:
+        return problem(413, f"The request body is larger than {settings.max_body_bytes} bytes.")
+    has_body = bool(length) or "chunked" in request.headers.get("Transfer-Encoding", "")
+    if not has_body:
+        return None
+    view = app.view_functions.get(request.endpoint or "")
+    accepted = getattr(view, "accepts", JSON_TYPES)
+    mimetype = request.mimetype
+    if mimetype in accepted or (mimetype.endswith("+json") and "application/json" in accepted):
+        return None
+    return problem(
+        415,
+        f"Send the body as {' or '.join(sorted(accepted))}, not {mimetype or 'an unnamed type'}.",
+    )

@@ -1,0 +1,178 @@
+"""The `factdesk` command: serve, migrate, manage users and tokens, load the demo desk."""
+
+import os
+import sys
+
+import click
+from sqlmodel import Session
+
+from service.config import Settings, SettingsError
+from service.database import make_engine
+from service.exceptions import DomainError
+from service.migrate import upgrade
+from service.models import ROLES
+from service.tokens import UserService
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def _session(settings: Settings) -> Session:
+    return Session(make_engine(settings.sqlalchemy_url), expire_on_commit=False)
+
+
+def _migrate(settings: Settings) -> None:
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+@click.group()
+def main() -> None:
+    """Factdesk: claims, primary sources and published verdicts."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", type=click.IntRange(1, 64), help="Web workers [default: 2 × cores].")
+def serve(host: str, port: int, workers: int | None) -> None:
+    """Migrate the database, then serve the web app with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    settings = _settings()
+    _migrate(settings)
+    workers = workers or 2 * (os.cpu_count() or 1)
+    with _session(settings) as session:
+        has_users = UserService(session).any()
+
+    class _Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("timeout", 60)
+            self.cfg.set("graceful_timeout", 20)
+            self.cfg.set("accesslog", None)
+
+        def load(self):  # noqa: ANN202 - gunicorn's signature
+            from service import create_app
+
+            return create_app()
+
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"Factdesk listening on http://{shown_host}:{port} ({workers} workers, "
+        f"database {_redacted(settings.sqlalchemy_url)})"
+    )
+    click.echo(f"API docs: http://{shown_host}:{port}/api/docs")
+    if not has_users:
+        click.echo(
+            "No users yet. Create the first one (its token is printed once):\n"
+            "  factdesk users add alice --role admin"
+        )
+    sys.argv = sys.argv[:1]  # gunicorn parses argv too
+    _Gunicorn().run()
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the latest schema."""
+    settings = _settings()
+    _migrate(settings)
+    click.echo(f"Database is up to date: {_redacted(settings.sqlalchemy_url)}")
+
+
+@main.group()
+def users() -> None:
+    """People who use the desk."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+def users_add(name: str, role: str) -> None:
+    """Add a user and print their first API token (shown only this once)."""
+    settings = _settings()
+    _migrate(settings)
+    with _session(settings) as session:
+        service = UserService(session)
+        try:
+            user = service.add(name, role)
+            token = service.issue_token(user)
+        except DomainError as exc:
+            raise click.ClickException(exc.detail) from exc
+        session.commit()
+    click.echo(f"Added {user.name} ({user.id}) as {role}.")
+    click.echo(f"Token (shown once, keep it secret): {token}")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens."""
+
+
+@tokens.command("create")
+@click.argument("user")
+def tokens_create(user: str) -> None:
+    """Issue another token for USER (name or id); it is shown only this once."""
+    settings = _settings()
+    with _session(settings) as session:
+        service = UserService(session)
+        try:
+            token = service.issue_token(service.find(user))
+        except DomainError as exc:
+            raise click.ClickException(exc.detail) from exc
+        session.commit()
+    click.echo(f"Token (shown once, keep it secret): {token}")
+
+
+@tokens.command("revoke")
+@click.argument("token_prefix")
+def tokens_revoke(token_prefix: str) -> None:
+    """Revoke the token starting with TOKEN_PREFIX (its first 12 characters, or all of it)."""
+    settings = _settings()
+    with _session(settings) as session:
+        try:
+            count = UserService(session).revoke(token_prefix)
+        except DomainError as exc:
+            raise click.ClickException(exc.detail) from exc
+        session.commit()
+    if count == 0:
+        raise click.ClickException("No live token starts with that prefix.")
+    click.echo(f"Revoked {count} token{'s' if count != 1 else ''}.")
+
+
+@main.command()
+def demo() -> None:
+    """Load the example desk: claims from a real report on a U.N. resolution."""
+    from claims.demo import load_demo
+
+    settings = _settings()
+    _migrate(settings)
+    with _session(settings) as session:
+        result = load_demo(session)
+        session.commit()
+    click.echo(f"Demo desk loaded: {result.created} new claims, {result.existing} already there.")
+    click.echo(
+        "Browse them with a token: curl -H 'Authorization: Bearer fdk_…' http://127.0.0.1:8000/api/v1/claims"
+    )
+
+
+def _redacted(url: str) -> str:
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://…@{rest.split('@', 1)[1]}"
+    return url

@@ -1,0 +1,74 @@
+"""Settings from `FACTDESK_*` environment variables, validated once at start-up."""
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot run with; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./instance")
+    database_url: str = ""  # default: SQLite file in data_dir
+    redis_url: str = ""
+    secret_key: str = ""
+    base_url: str = ""  # default: the host the request came to
+    publisher_name: str = "Factdesk"
+    publisher_url: str = ""
+    max_body_bytes: int = 1_000_000
+    approvals_required: int = 1
+    rating_scale: str = ""
+    badge_max_age: int = 300
+    capture_max_bytes: int = 25_000_000
+    fetch_allowed_networks: tuple[str, ...] = field(default_factory=tuple)
+    recheck_hours: int = 24
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> "Settings":
+        """Read every `FACTDESK_<NAME>`; `overrides` (lower-case names) win over the environment."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = overrides.get(f.name, environ.get("FACTDESK_" + f.name.upper()))
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, f.type, raw)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'factdesk.db').resolve()}"
+
+    def validate(self) -> None:
+        if self.max_body_bytes < 1024:
+            raise SettingsError("FACTDESK_MAX_BODY_BYTES must be at least 1024.")
+        if self.approvals_required < 1:
+            raise SettingsError("FACTDESK_APPROVALS_REQUIRED must be 1 or more.")
+        if self.badge_max_age < 0:
+            raise SettingsError("FACTDESK_BADGE_MAX_AGE must not be negative.")
+        if self.base_url and not self.base_url.startswith(("http://", "https://")):
+            raise SettingsError("FACTDESK_BASE_URL must start with http:// or https://.")
+
+
+def _convert(name: str, kind: object, raw: object) -> object:
+    if not isinstance(raw, str):
+        return raw
+    kind = str(kind)
+    try:
+        if kind in ("int", "<class 'int'>"):
+            return int(raw)
+        if "Path" in kind:
+            return Path(raw)
+        if kind.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise SettingsError(f"FACTDESK_{name.upper()} must be a whole number, not {raw!r}.") from exc
+    return raw

@@ -1,0 +1,27 @@
+"""Small HTTP helpers views share: conditional requests and list pagination headers."""
+
+from urllib.parse import urlencode
+
+from flask import request
+
+from service.exceptions import PreconditionRequiredError
+from service.urls import absolute
+
+
+def if_match() -> list[str]:
+    """The entity tags in `If-Match`; 428 when the header is missing."""
+    header = request.headers.get("If-Match")
+    if not header:
+        raise PreconditionRequiredError(
+            "Send If-Match with the ETag you last read, so concurrent edits are not lost."
+        )
+    return [part.strip() for part in header.split(",") if part.strip()]
+
+
+def next_link(cursor: str | None) -> dict[str, str]:
+    """A `Link: <…>; rel="next"` header for the page after this one, if there is one."""
+    if cursor is None:
+        return {}
+    args = request.args.to_dict()
+    args["cursor"] = cursor
+    return {"Link": f'<{absolute(request.path)}?{urlencode(args)}>; rel="next"'}

@@ -1,0 +1,1 @@
+"""Sources: primary documents, their archived snapshots, the safe fetcher and quote anchoring."""
