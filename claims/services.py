@@ -164,9 +164,12 @@ class ClaimService:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def get(self, claim_id: str, viewer: User | None) -> Claim:
-        """The claim, if it exists and `viewer` may see it (anonymous readers: published only)."""
-        claim = self.session.scalars(_with_children(select(Claim).where(Claim.id == claim_id))).first()
+    def get(self, claim_id: str, viewer: User | None, *, lock: bool = False) -> Claim:
+        """The claim, if it exists and `viewer` may see it (anonymous readers: published only).
+
+        `lock` holds the row until the transaction ends, for changes that must not race.
+        """
+        claim = self.session.scalars(_with_children(select(Claim).where(Claim.id == claim_id), lock)).first()
         if claim is None or (viewer is None and claim.status not in PUBLIC_STATUSES):
             raise ClaimNotFound(f"No claim {claim_id!r}.")
         return claim
@@ -208,7 +211,7 @@ class ClaimService:
     def submit(self, submitter: User, data: dict) -> Submission:
         """Add a claim, or the appearance to the existing claim with the same normalised text."""
         key = claim_key(data["text"])
-        existing = self._by_key(key)
+        existing = self._by_key(key, lock=True)
         if existing is None:
             claim = self._new_claim(submitter, key, data)
             try:
@@ -217,7 +220,7 @@ class ClaimService:
                     self.session.flush()
             except IntegrityError:
                 # Another request stored the same text between our look-up and our insert.
-                existing = self._by_key(key)
+                existing = self._by_key(key, lock=True)
                 if existing is None:
                     raise
             else:
@@ -240,7 +243,7 @@ class ClaimService:
 
     def add_appearance(self, claim_id: str, user: User, data: dict) -> Claim:
         """Record one more place where the claim was made (an identical one is not repeated)."""
-        claim = self.get(claim_id, user)
+        claim = self.get(claim_id, user, lock=True)
         if self._add_appearance(claim, user, data):
             self.history.record(claim, user.id, "appearance_added", note=data.get("url"))
             self._touch(claim)
@@ -279,8 +282,8 @@ class ClaimService:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _by_key(self, key: str) -> Claim | None:
-        return self.session.scalars(_with_children(select(Claim).where(Claim.text_key == key))).first()
+    def _by_key(self, key: str, lock: bool = False) -> Claim | None:
+        return self.session.scalars(_with_children(select(Claim).where(Claim.text_key == key), lock)).first()
 
     def _new_claim(self, submitter: User, key: str, data: dict) -> Claim:
         claim = Claim(
@@ -313,9 +316,12 @@ class ClaimService:
         self.session.flush()
 
 
-def _with_children(stmt: sa.Select) -> sa.Select:
+def _with_children(stmt: sa.Select, lock: bool = False) -> sa.Select:
     # Two extra statements per page, whatever its size: no query per row.
-    return stmt.options(selectinload(Claim.tags), selectinload(Claim.appearances))
+    stmt = stmt.options(selectinload(Claim.tags), selectinload(Claim.appearances))
+    if lock:  # PostgreSQL row lock; SQLite writers are serialised by BEGIN IMMEDIATE already
+        stmt = stmt.with_for_update(of=Claim).execution_options(populate_existing=True)
+    return stmt
 
 
 def _tags(tags: list[str] | None) -> list[str]:

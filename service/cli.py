@@ -2,6 +2,8 @@
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from sqlmodel import Session
@@ -23,8 +25,14 @@ def _settings() -> Settings:
     return settings
 
 
-def _session(settings: Settings) -> Session:
-    return Session(make_engine(settings.sqlalchemy_url), expire_on_commit=False)
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    engine = make_engine(settings.sqlalchemy_url, pool_size=1)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def _migrate(settings: Settings) -> None:

@@ -5,23 +5,9 @@ from sqlmodel import SQLModel
 
 import claims.models  # noqa: F401 - registers the tables on SQLModel.metadata
 import service.models  # noqa: F401
+from service.migrate import include_object
 
 target_metadata = SQLModel.metadata
-# Tables and columns managed by hand in migrations, invisible to the models.
-HAND_MANAGED = {
-    "claim_fts",
-    "claim_fts_data",
-    "claim_fts_idx",
-    "claim_fts_docsize",
-    "claim_fts_config",
-    "claim_fts_content",
-    "search_vector",
-    "ix_claim_search_vector",
-}
-
-
-def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
-    return name not in HAND_MANAGED
 
 
 def run_migrations_online() -> None:

@@ -1,0 +1,143 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL via FACTDESK_TEST_DATABASE_URL),
+the app and its client, and helpers to make users, tokens and claims.
+
+Each test starts from empty tables. Tables are emptied after each test rather than rolled back,
+because the service itself uses more than one transaction per request (idempotency keys are
+claimed in their own) and the concurrency tests need real, separate connections.
+"""
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel
+
+from service import create_app
+from service.database import make_engine
+from service.migrate import upgrade
+from service.models import User
+from service.tokens import UserService
+
+TEST_DATABASE_URL = os.environ.get("FACTDESK_TEST_DATABASE_URL", "")
+
+
+def _reset_schema(engine: Engine) -> None:
+    """Drop everything, so the migrations run from empty to head in every session."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+        else:
+            rows = conn.exec_driver_sql(
+                "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'trigger') "
+                "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'claim_fts_%'"
+            ).all()
+            for kind, name in rows:
+                conn.exec_driver_sql(f'DROP {kind.upper()} IF EXISTS "{name}"')
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if TEST_DATABASE_URL:
+        return TEST_DATABASE_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'factdesk-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    _reset_schema(engine)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def empty_tables(engine: Engine) -> None:
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+        else:
+            for table in tables:
+                conn.exec_driver_sql(f'DELETE FROM "{table}"')
+
+
+@pytest.fixture
+def app(engine: Engine, database_url: str, tmp_path) -> Iterator[Flask]:  # noqa: ANN001
+    app = create_app({"database_url": database_url, "data_dir": str(tmp_path / "data")})
+    yield app
+    app.extensions["factdesk.engine"].dispose()
+    empty_tables(engine)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db_session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@dataclass
+class Person:
+    user: User
+    token: str
+
+    @property
+    def id(self) -> str:
+        return self.user.id
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_user(engine: Engine, app: Flask):  # noqa: ANN201 - a factory
+    """`make_user("reviewer")` → a Person with a live token."""
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = "submitter", name: str | None = None) -> Person:
+        with Session(engine, expire_on_commit=False) as session:
+            users = UserService(session)
+            user = users.add(name or f"{role}-{next(counter)}", role)
+            token = users.issue_token(user)
+            session.commit()
+        return Person(user, token)
+
+    return make
+
+
+@pytest.fixture
+def submitter(make_user) -> Person:  # noqa: ANN001
+    return make_user("submitter")
+
+
+@pytest.fixture
+def reviewer(make_user) -> Person:  # noqa: ANN001
+    return make_user("reviewer")
+
+
+@pytest.fixture
+def submit(client: FlaskClient, submitter: Person):  # noqa: ANN201 - a factory
+    """`submit("text", **fields)` → the response of POST /api/v1/claims (as `submitter`)."""
+
+    def post(text: str, person: Person | None = None, **fields: object):  # noqa: ANN202
+        body = {"text": text, **fields}
+        return client.post("/api/v1/claims", json=body, headers=(person or submitter).headers)
+
+    return post
+
+
+def set_status(engine: Engine, claim_id: str, status: str) -> None:
+    """Move a claim to `status` directly in the database (until the workflow moves it)."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE claim SET status = :s WHERE id = :id"), {"s": status, "id": claim_id})
