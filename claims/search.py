@@ -5,6 +5,7 @@ most likely to be near-duplicates of `text` through the index, never by scanning
 """
 
 import re
+import unicodedata
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ _STOPWORDS = frozenset(
     "were will with not".split()
 )
 MAX_QUERY_TERMS = 16
+RARE_TERMS = 4
 
 
 def parse_query(q: str) -> tuple[list[str], list[list[str]]]:
@@ -82,6 +84,9 @@ class ClaimSearch:
                 .limit(limit)
             )
             return [tuple(row) for row in self.session.execute(stmt)]
+        words = self._rarest([_without_diacritics(w) for w in words], RARE_TERMS)
+        if not words:
+            return []
         match = " OR ".join(_fts5_quote(w) for w in words)
         rows = self.session.execute(
             sa.text(
@@ -91,6 +96,31 @@ class ClaimSearch:
             {"q": match, "limit": limit},
         )
         return [tuple(row) for row in rows]
+
+    def _rarest(self, words: list[str], keep: int) -> list[str]:
+        """The `keep` words of `words` found in the fewest claims (SQLite: the FTS5 vocabulary).
+
+        A near-duplicate shares most of its words, so it shares some rare ones: searching by
+        those keeps the candidate set small however many claims the desk holds.
+        """
+        params = {f"w{i}": w for i, w in enumerate(words)}
+        rows = self.session.execute(
+            sa.text(
+                "SELECT term, doc FROM claim_fts_vocab WHERE term IN ("
+                + ", ".join(f":{k}" for k in params)
+                + ")"
+            ),
+            params,
+        ).all()
+        counts = dict(rows)
+        present = [w for w in words if counts.get(w)]
+        return sorted(present, key=lambda w: counts[w])[:keep]
+
+
+def _without_diacritics(word: str) -> str:
+    # As FTS5's unicode61 tokenizer (remove_diacritics 2) stores terms.
+    decomposed = unicodedata.normalize("NFKD", word)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
 def _fts5_quote(term: str) -> str:

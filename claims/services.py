@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlmodel import select
 
 from claims.errors import ClaimLocked, ClaimNotFound, StaleClaim
-from claims.models import Appearance, Claim, ClaimEvent, ClaimTag
+from claims.models import Appearance, Citation, Claim, ClaimEvent, ClaimTag
 from claims.search import ClaimSearch
 from service.database import utcnow
 from service.models import User
@@ -115,23 +115,22 @@ class DuplicateFinder:
     """Near-duplicates of a claim text: full-text candidates re-ranked by fuzzy similarity."""
 
     THRESHOLD = 0.6
+    LIMIT = 5
 
-    def __init__(self, search: ClaimSearch, limit: int = 5) -> None:
+    def __init__(self, search: ClaimSearch, limit: int = LIMIT) -> None:
         self.search = search
         self.limit = limit
 
-    def near(self, text: str, exclude_id: str | None = None) -> list[PossibleDuplicate]:
+    def near(self, text: str) -> list[PossibleDuplicate]:
         """Up to `limit` similar claims, best first, each with a score in [0, 1]."""
         wanted = fold(text)
         found = []
         for claim_id, other in self.search.candidates(text):
-            if claim_id == exclude_id:
-                continue
             score = fuzz.token_sort_ratio(wanted, fold(other)) / 100
             if score >= self.THRESHOLD:
                 found.append(PossibleDuplicate(claim_id, other, round(score, 3)))
         found.sort(key=lambda d: (-d.score, d.id))
-        return found[: self.limit]
+        return found[: self.limit + 1]  # one spare: the caller drops the claim itself
 
 
 @dataclass
@@ -149,6 +148,7 @@ class ClaimFilters:
     assignee: str | None = None
     q: str | None = None
     needs_review: bool | None = None
+    source: str | None = None
 
 
 class ClaimService:
@@ -175,9 +175,12 @@ class ClaimService:
         return claim
 
     def page(
-        self, viewer: User | None, filters: ClaimFilters, limit: int, after: str | None = None
+        self, viewer: User | None, filters: ClaimFilters, limit: int, after: int | None = None
     ) -> tuple[list[Claim], bool]:
-        """Claims newest first, after the cursor id; returns the page and whether more follow."""
+        """Claims newest first, after the cursor (a `seq`); the page and whether more follow.
+
+        Newest first is insertion order (`seq`), which the full-text index walks without sorting.
+        """
         stmt = select(Claim)
         if viewer is None:
             stmt = stmt.where(Claim.status.in_(PUBLIC_STATUSES))
@@ -195,11 +198,25 @@ class ClaimService:
             )
         if filters.q:
             stmt = stmt.where(self.search.matching(filters.q))
-        if after:
-            stmt = stmt.where(Claim.id < after)
-        stmt = stmt.order_by(Claim.id.desc()).limit(limit + 1)
+        if filters.source:
+            stmt = stmt.where(
+                Claim.id.in_(select(Citation.claim_id).where(Citation.source_id == filters.source))
+            )
+        if after is not None:
+            stmt = stmt.where(Claim.seq < after)
+        stmt = stmt.order_by(Claim.seq.desc()).limit(limit + 1)
         claims = list(self.session.scalars(_with_children(stmt)))
         return claims[:limit], len(claims) > limit
+
+    def cites_publicly(self, source_id: str) -> bool:
+        """Whether a published claim cites this source (its archive is then public too)."""
+        stmt = (
+            select(Citation.id)
+            .join(Claim, Claim.id == Citation.claim_id)
+            .where(Citation.source_id == source_id, Claim.status.in_(PUBLIC_STATUSES))
+            .limit(1)
+        )
+        return self.session.scalars(stmt).first() is not None
 
     def events(self, claim_id: str, viewer: User | None) -> list[ClaimEvent]:
         """The claim's history, oldest first."""
@@ -208,8 +225,20 @@ class ClaimService:
 
     # -- intake ------------------------------------------------------------------------------
 
-    def submit(self, submitter: User, data: dict) -> Submission:
+    def possible_duplicates(self, text: str) -> list[PossibleDuplicate]:
+        """Claims on the desk that read almost like `text`, best first (reads only).
+
+        Run it before `submit` and pass the result in, so on SQLite the look-up happens outside
+        the write lock that `submit` takes.
+        """
+        return self.duplicates.near(text)
+
+    def submit(
+        self, submitter: User, data: dict, possible_duplicates: list[PossibleDuplicate] | None = None
+    ) -> Submission:
         """Add a claim, or the appearance to the existing claim with the same normalised text."""
+        if possible_duplicates is None:
+            possible_duplicates = self.possible_duplicates(data["text"])
         key = claim_key(data["text"])
         existing = self._by_key(key, lock=True)
         if existing is None:
@@ -225,28 +254,23 @@ class ClaimService:
                     raise
             else:
                 self.history.record(claim, submitter.id, "submitted", to_status=claim.status)
-                if data.get("appearance"):
-                    self._add_appearance(claim, submitter, data["appearance"])
-                self._touch(claim)
-                return Submission(claim, True, self.duplicates.near(claim.text, claim.id))
-        if data.get("appearance"):
-            added = self._add_appearance(existing, submitter, data["appearance"])
-            if added:
-                self.history.record(
-                    existing,
-                    submitter.id,
-                    "appearance_added",
-                    note="The same claim was submitted again with this appearance.",
-                )
-                self._touch(existing)
-        return Submission(existing, False, self.duplicates.near(existing.text, existing.id))
+                return Submission(claim, True, _without(possible_duplicates, claim.id))
+        if data.get("appearance") and self._add_appearance(existing, submitter, data["appearance"]):
+            self.history.record(
+                existing,
+                submitter.id,
+                "appearance_added",
+                note="The same claim was submitted again with this appearance.",
+            )
+            self.touch(existing)
+        return Submission(existing, False, _without(possible_duplicates, existing.id))
 
     def add_appearance(self, claim_id: str, user: User, data: dict) -> Claim:
         """Record one more place where the claim was made (an identical one is not repeated)."""
         claim = self.get(claim_id, user, lock=True)
         if self._add_appearance(claim, user, data):
             self.history.record(claim, user.id, "appearance_added", note=data.get("url"))
-            self._touch(claim)
+            self.touch(claim)
         return claim
 
     # -- editing -----------------------------------------------------------------------------
@@ -277,7 +301,7 @@ class ClaimService:
             changed.append("tags")
         if changed:
             self.history.record(claim, user.id, "edited", note="Changed " + ", ".join(changed) + ".")
-            self._touch(claim)
+            self.touch(claim)
         return claim
 
     # -- helpers -----------------------------------------------------------------------------
@@ -297,6 +321,8 @@ class ClaimService:
             ClaimTag(claim_id=claim.id, tag=t, position=i) for i, t in enumerate(_tags(data.get("tags")))
         ]
         claim.appearances = []
+        if data.get("appearance"):
+            self._add_appearance(claim, submitter, data["appearance"])
         claim.search_text = _search_text(claim)
         return claim
 
@@ -308,7 +334,7 @@ class ClaimService:
         claim.appearances.append(Appearance(claim_id=claim.id, added_by=user.id, **values))
         return True
 
-    def _touch(self, claim: Claim) -> None:
+    def touch(self, claim: Claim) -> None:
         """Mark a change: new search text, `updated_at`, and (through the flush) a new version."""
         claim.search_text = _search_text(claim)
         claim.updated_at = _later(utcnow(), claim.updated_at)
@@ -318,10 +344,18 @@ class ClaimService:
 
 def _with_children(stmt: sa.Select, lock: bool = False) -> sa.Select:
     # Two extra statements per page, whatever its size: no query per row.
-    stmt = stmt.options(selectinload(Claim.tags), selectinload(Claim.appearances))
+    stmt = stmt.options(
+        selectinload(Claim.tags),
+        selectinload(Claim.appearances),
+        selectinload(Claim.citations).selectinload(Citation.source),
+    )
     if lock:  # PostgreSQL row lock; SQLite writers are serialised by BEGIN IMMEDIATE already
         stmt = stmt.with_for_update(of=Claim).execution_options(populate_existing=True)
     return stmt
+
+
+def _without(duplicates: list[PossibleDuplicate], claim_id: str) -> list[PossibleDuplicate]:
+    return [d for d in duplicates if d.id != claim_id]
 
 
 def _tags(tags: list[str] | None) -> list[str]:

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 
 from claims.schemas import (
     AppearanceIn,
+    CitationIn,
     ClaimIn,
     ClaimListArgs,
     ClaimOut,
@@ -13,11 +14,12 @@ from claims.schemas import (
     ClaimSubmitOut,
     HistoryOut,
 )
-from claims.search import ClaimSearch
 from claims.services import ClaimFilters, ClaimService, DuplicateFinder, History
 from service import db
+from service.app import desk
 from service.auth import current_user, require_role
 from service.http import if_match, next_link
+from service.jobs import capture_source
 from service.pagination import decode_cursor, encode_cursor
 from service.urls import absolute
 
@@ -31,9 +33,7 @@ BEARER = [{"bearerAuth": []}]
 
 
 def claims() -> ClaimService:
-    session = db.session()
-    search = ClaimSearch(session)
-    return ClaimService(session, History(session), DuplicateFinder(search), search)
+    return desk().claims
 
 
 def _headers(claim: object, *, location: bool = False) -> dict[str, str]:
@@ -61,10 +61,10 @@ class Claims(MethodView):
     @blp.doc(security=[{}, *BEARER])
     def get(self, args: dict) -> tuple:
         """List claims, newest first (without a token: published claims only)."""
-        after = decode_cursor(args["cursor"]) if args.get("cursor") else None
+        after = decode_cursor(args["cursor"], int) if args.get("cursor") else None
         filters = ClaimFilters(**{k: args.get(k) for k in ClaimFilters.__dataclass_fields__})
         items, more = claims().page(current_user(), filters, args["limit"], after)
-        cursor = encode_cursor(items[-1].id) if more else None
+        cursor = encode_cursor(items[-1].seq) if more else None
         return {"items": items, "next_cursor": cursor}, 200, next_link(cursor)
 
     @require_role("submitter")
@@ -89,8 +89,10 @@ class Claims(MethodView):
     )
     def post(self, data: dict) -> tuple:
         """Submit a claim (or a new appearance of a claim already on the desk)."""
-        result = claims().submit(current_user(), data)
-        body = _Submitted(result.claim, result.possible_duplicates)
+        with db.reading():  # SQLite: the look-up runs before, not inside, the write lock
+            duplicates = claims().possible_duplicates(data["text"])
+        result = claims().submit(current_user(), data, duplicates)
+        body = _Submitted(result.claim, result.possible_duplicates[: DuplicateFinder.LIMIT])
         return body, 201 if result.created else 200, _headers(result.claim, location=True)
 
 
@@ -135,3 +137,31 @@ def history(claim_id: str) -> dict:
     """Every event of the claim, oldest first, hash-chained."""
     events = claims().events(claim_id, current_user())
     return {"items": events, "chain_intact": History.verify(events) is None}
+
+
+@blp.route("/<claim_id>/citations", methods=["POST"])
+@require_role("reviewer")
+@blp.arguments(CitationIn)
+@blp.response(201, ClaimOut, description="The claim with its new citation (see `Location`).")
+@blp.alt_response(409, description="The claim is published or dismissed.")
+@blp.doc(security=BEARER)
+def add_citation(data: dict, claim_id: str) -> tuple:
+    """Cite a source (known, or a URL added and captured now) with the exact quote."""
+    cited = desk().citations.add(claim_id, current_user(), data)
+    if cited.source_created:
+        source_id = cited.source.id
+        db.after_commit(lambda: capture_source(source_id))
+    headers = _headers(cited.claim)
+    headers["Location"] = absolute(f"/api/v1/claims/{claim_id}/citations/{cited.citation.id}")
+    return cited.claim, 201, headers
+
+
+@blp.route("/<claim_id>/citations/<citation_id>", methods=["DELETE"])
+@require_role("reviewer")
+@blp.response(200, ClaimOut)
+@blp.alt_response(409, description="The claim is published or dismissed.")
+@blp.doc(security=BEARER)
+def delete_citation(claim_id: str, citation_id: str) -> tuple:
+    """Remove a citation (not once the claim is published)."""
+    claim = desk().citations.delete(claim_id, citation_id, current_user())
+    return claim, 200, _headers(claim)

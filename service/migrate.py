@@ -16,6 +16,7 @@ HAND_MANAGED = frozenset(
         "claim_fts_docsize",
         "claim_fts_config",
         "claim_fts_content",
+        "claim_fts_vocab",
         "search_vector",
         "ix_claim_search_vector",
     }

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from service import create_app
+from service import create_app, jobs
 from service.database import make_engine
 from service.migrate import upgrade
 from service.models import User
@@ -35,7 +35,8 @@ def _reset_schema(engine: Engine) -> None:
         else:
             rows = conn.exec_driver_sql(
                 "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'trigger') "
-                "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'claim_fts_%'"
+                "AND name NOT LIKE 'sqlite_%' AND name NOT IN ('claim_fts_data', 'claim_fts_idx', "
+                "'claim_fts_docsize', 'claim_fts_config', 'claim_fts_content') ORDER BY name = 'claim_fts'"
             ).all()
             for kind, name in rows:
                 conn.exec_driver_sql(f'DROP {kind.upper()} IF EXISTS "{name}"')
@@ -68,11 +69,35 @@ def empty_tables(engine: Engine) -> None:
 
 
 @pytest.fixture
-def app(engine: Engine, database_url: str, tmp_path) -> Iterator[Flask]:  # noqa: ANN001
-    app = create_app({"database_url": database_url, "data_dir": str(tmp_path / "data")})
-    yield app
-    app.extensions["factdesk.engine"].dispose()
+def make_app(engine: Engine, database_url: str, tmp_path) -> Iterator:  # noqa: ANN001
+    """`make_app(**settings)` → an app on the test database; jobs run inline, in the request.
+
+    Captures may reach local test servers (127.0.0.0/8) unless `fetch_allowed_networks` says
+    otherwise.
+    """
+    apps: list[Flask] = []
+
+    def make(**overrides: object) -> Flask:
+        config = {
+            "database_url": database_url,
+            "data_dir": str(tmp_path / "data"),
+            "fetch_allowed_networks": ("127.0.0.0/8", "::1/128"),
+            "JOBS_IMMEDIATE": True,
+            **overrides,
+        }
+        apps.append(create_app(config))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        app.extensions["factdesk.engine"].dispose()
+    jobs.dispose()
     empty_tables(engine)
+
+
+@pytest.fixture
+def app(make_app) -> Flask:  # noqa: ANN001
+    return make_app()
 
 
 @pytest.fixture

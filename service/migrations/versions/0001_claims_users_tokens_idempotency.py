@@ -172,6 +172,8 @@ def downgrade() -> None:
 SQLITE_FTS = [
     "CREATE VIRTUAL TABLE claim_fts USING fts5(search_text, content='claim', "
     "content_rowid='seq', tokenize='unicode61 remove_diacritics 2')",
+    # Document frequency per term: duplicate look-ups search by a claim's rarest words.
+    "CREATE VIRTUAL TABLE claim_fts_vocab USING fts5vocab(claim_fts, 'row')",
     "CREATE TRIGGER claim_fts_insert AFTER INSERT ON claim BEGIN "
     "INSERT INTO claim_fts(rowid, search_text) VALUES (new.seq, new.search_text); END",
     "CREATE TRIGGER claim_fts_delete AFTER DELETE ON claim BEGIN "
@@ -197,6 +199,7 @@ def _drop_search_index() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for name in ("claim_fts_insert", "claim_fts_delete", "claim_fts_update"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP TABLE IF EXISTS claim_fts_vocab")
         op.execute("DROP TABLE IF EXISTS claim_fts")
     else:
         op.execute("DROP INDEX IF EXISTS ix_claim_search_vector")
