@@ -13,3 +13,7 @@ class ClaimLocked(ConflictError):
 
 class StaleClaim(StaleVersionError):
     """The caller's `If-Match` names an older version of the claim."""
+
+
+class CitationNotFound(NotFoundError):
+    """No such citation on this claim."""

@@ -7,6 +7,7 @@ from sqlmodel import Field, Relationship, SQLModel
 
 from service.database import UTCDateTime, utcnow
 from service.ids import new_id
+from sources.models import Source
 
 _VERSION = sa.Column("version", sa.Integer, nullable=False)
 
@@ -47,6 +48,9 @@ class Claim(SQLModel, table=True):
     )
     appearances: list["Appearance"] = Relationship(
         sa_relationship_kwargs={"order_by": "Appearance.id", "cascade": "all, delete-orphan"}
+    )
+    citations: list["Citation"] = Relationship(
+        sa_relationship_kwargs={"order_by": "Citation.id", "cascade": "all, delete-orphan"}
     )
 
     @property
@@ -101,3 +105,33 @@ class ClaimEvent(SQLModel, table=True):
     verdict_version: int | None = None
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class Citation(SQLModel, table=True):
+    """A claim's reference to a primary source, with the exact quote that bears on it.
+
+    The quote is a W3C TextQuoteSelector (exact, prefix, suffix), anchored in the text of the
+    source's latest successful snapshot.
+    """
+
+    __tablename__ = "citation"
+
+    id: str = Field(default_factory=lambda: new_id("cit"), primary_key=True, max_length=40)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=40)
+    source_id: str = Field(foreign_key="source.id", index=True, max_length=40)
+    relation: str = Field(max_length=20)  # supports, refutes, context
+    exact: str = Field(sa_type=sa.Text)
+    prefix: str | None = Field(default=None, sa_type=sa.Text)
+    suffix: str | None = Field(default=None, sa_type=sa.Text)
+    locator: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    anchor_status: str = Field(default="pending", max_length=20)  # pending, found, not_found, source_changed
+    anchor_snapshot_id: str | None = Field(default=None, foreign_key="snapshot.id", max_length=40)
+    anchor_start: int | None = None
+    anchor_end: int | None = None
+    anchor_score: float | None = None
+    anchor_fuzzy: bool = False
+    created_by: str = Field(foreign_key="user.id", max_length=40)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    source: Source = Relationship()

@@ -8,6 +8,7 @@ from claims.models import STATUSES
 from service.schema_fields import Text, UTCDateTime, WebURL
 from service.urls import absolute
 
+RELATIONS = ("supports", "refutes", "context")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
 
@@ -64,6 +65,7 @@ class ClaimListArgs(Schema):
     assignee = fields.String(validate=validate.Length(max=40))
     q = Text(max=500, metadata={"description": 'Words and "quoted phrases", all required.'})
     needs_review = fields.Boolean()
+    source = fields.String(validate=validate.Length(max=40), metadata={"description": "Claims citing it."})
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
     cursor = fields.String(validate=validate.Length(max=200))
 
@@ -77,6 +79,72 @@ class AppearanceOut(Schema):
     quote = fields.String(allow_none=True)
     added_by = fields.String()
     created_at = UTCDateTime()
+
+
+class QuoteIn(Schema):
+    """A W3C TextQuoteSelector: the exact words, and optionally what comes just before and after."""
+
+    exact = Text(required=True, min=1, max=5000)
+    prefix = Text(max=500, allow_none=True)
+    suffix = Text(max=500, allow_none=True)
+
+
+class CitationIn(Schema):
+    source_id = fields.String(validate=validate.Length(max=40))
+    url = WebURL()
+    relation = fields.String(required=True, validate=validate.OneOf(RELATIONS))
+    quote = fields.Nested(QuoteIn, required=True)
+    locator = Text(max=200, allow_none=True, metadata={"example": "p. 3, para. 2"})
+    note = Text(max=2000, allow_none=True)
+
+    @validates_schema
+    def _one_source(self, data: dict, **_kwargs: object) -> None:
+        if bool(data.get("source_id")) == bool(data.get("url")):
+            raise ValidationError("Give either source_id or url.", "source_id")
+
+
+class CitedSourceOut(Schema):
+    id = fields.String()
+    url = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    publisher = fields.String(allow_none=True)
+    kind = fields.String()
+    health = fields.String()
+    last_checked_at = UTCDateTime(allow_none=True)
+
+
+class CitationOut(Schema):
+    id = fields.String()
+    claim_id = fields.String()
+    source_id = fields.String()
+    source = fields.Nested(CitedSourceOut)
+    relation = fields.String(metadata={"enum": list(RELATIONS)})
+    quote = fields.Function(lambda c: {"exact": c.exact, "prefix": c.prefix, "suffix": c.suffix})
+    locator = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+    anchor = fields.Function(
+        lambda c: {
+            "status": c.anchor_status,
+            "snapshot_id": c.anchor_snapshot_id,
+            "start": c.anchor_start,
+            "end": c.anchor_end,
+            "score": c.anchor_score,
+            "fuzzy": c.anchor_fuzzy,
+        },
+        metadata={"description": "pending, found, not_found or source_changed, with offsets in the text."},
+    )
+    created_by = fields.String()
+    created_at = UTCDateTime()
+    links = fields.Function(
+        lambda c: {
+            "snapshot": absolute(f"/api/v1/sources/{c.source_id}/snapshots/{c.anchor_snapshot_id}/content")
+            if c.anchor_snapshot_id
+            else None,
+            "text": absolute(f"/api/v1/sources/{c.source_id}/snapshots/{c.anchor_snapshot_id}/text")
+            if c.anchor_snapshot_id
+            else None,
+        }
+    )
 
 
 class LinksOut(Schema):
@@ -103,7 +171,7 @@ class ClaimOut(Schema):
     status = fields.String(metadata={"enum": list(STATUSES)})
     assignee = fields.String(attribute="assignee_id", allow_none=True)
     appearances = fields.List(fields.Nested(AppearanceOut))
-    citations = fields.Function(lambda c: [], metadata={"description": "Cited sources."})
+    citations = fields.List(fields.Nested(lambda: CitationOut()))
     verdict = fields.Function(lambda c: None, metadata={"description": "Current verdict."})
     verdicts = fields.Function(lambda c: [], metadata={"description": "All published verdicts."})
     proposal = fields.Function(lambda c: None, metadata={"description": "Pending proposal."})

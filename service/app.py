@@ -4,12 +4,13 @@ import logging
 from pathlib import Path
 
 import flask_swagger_ui
-from flask import Flask, Response, g, request, send_from_directory
+from flask import Flask, Response, current_app, g, request, send_from_directory
 from flask_smorest import Api
 
-from service import auth, db, idempotency
+from service import auth, db, idempotency, jobs
 from service.config import Settings
 from service.database import make_engine, sqlite_write_intent
+from service.desk import Desk
 from service.errors import ProblemSchema, http_exception_problem, problem, register_error_handlers
 from service.urls import public_base_url
 
@@ -55,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["factdesk.settings"] = settings
 
     db.init_app(app, make_engine(settings.sqlalchemy_url))
+    jobs.configure(settings, immediate=bool(app.config.get("JOBS_IMMEDIATE")))
     register_error_handlers(app)
     _register_lifecycle(app, settings)
 
@@ -71,15 +73,25 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def settings_of(app: Flask) -> Settings:
-    return app.extensions["factdesk.settings"]
+def settings() -> Settings:
+    """The running app's settings."""
+    return current_app.extensions["factdesk.settings"]
+
+
+def desk() -> Desk:
+    """The domain services for this request, sharing its session."""
+    if "desk" not in g:
+        g.desk = Desk(db.session(), settings())
+    return g.desk
 
 
 def _register_blueprints(app: Flask, api: Api) -> None:
     from claims.views import blp as claims_blp
     from service.health import bp as health_bp
+    from sources.views import blp as sources_blp
 
     api.register_blueprint(claims_blp)
+    api.register_blueprint(sources_blp)
     app.register_blueprint(health_bp)
 
     @app.get("/api/docs/assets/<path:filename>")
@@ -131,13 +143,17 @@ def _register_lifecycle(app: Flask, settings: Settings) -> None:
 
 def _check_body(app: Flask, settings: Settings) -> Response | None:
     """413 for a body over the limit, 415 for a body in a type the endpoint does not take."""
+    view = app.view_functions.get(request.endpoint or "")
+    limit = settings.max_body_bytes
+    if getattr(view, "max_body", None) == "capture":  # document uploads: the capture cap + form overhead
+        limit = settings.capture_max_bytes + 64 * 1024
+        request.max_content_length = limit
     length = request.content_length
-    if length is not None and length > settings.max_body_bytes:
-        return problem(413, f"The request body is larger than {settings.max_body_bytes} bytes.")
+    if length is not None and length > limit:
+        return problem(413, f"The request body is larger than {limit} bytes.")
     has_body = bool(length) or "chunked" in request.headers.get("Transfer-Encoding", "")
     if not has_body:
         return None
-    view = app.view_functions.get(request.endpoint or "")
     accepted = getattr(view, "accepts", JSON_TYPES)
     mimetype = request.mimetype
     if mimetype in accepted or (mimetype.endswith("+json") and "application/json" in accepted):

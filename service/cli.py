@@ -1,6 +1,7 @@
 """The `factdesk` command: serve, migrate, manage users and tokens, load the demo desk."""
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,7 +88,64 @@ def serve(host: str, port: int, workers: int | None) -> None:
             "  factdesk users add alice --role admin"
         )
     sys.argv = sys.argv[:1]  # gunicorn parses argv too
-    _Gunicorn().run()
+    # The background worker runs beside the web workers, so this one command does everything.
+    worker_process = subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "--quiet"])
+    try:
+        _Gunicorn().run()
+    finally:
+        worker_process.terminate()
+        try:
+            worker_process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker_process.kill()
+
+
+@main.command()
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 32))
+@click.option("--quiet", is_flag=True, help="Log warnings only.")
+def worker(threads: int, quiet: bool) -> None:
+    """Run the background worker: source captures and periodic re-checks."""
+    import logging
+
+    from huey.consumer import Consumer
+
+    from service import jobs
+
+    settings = _settings()
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    jobs.configure(settings)
+    if not quiet:
+        click.echo(
+            f"Factdesk worker: {threads} threads, queue in "
+            f"{'Redis' if settings.redis_url else settings.data_dir / 'jobs.db'}"
+        )
+    Consumer(jobs.huey, workers=threads, worker_type="thread", periodic=True).run()
+
+
+@main.group()
+def sources() -> None:
+    """Primary sources."""
+
+
+@sources.command("recheck")
+@click.option("--all", "everything", is_flag=True, help="Every URL source, not only those due.")
+def sources_recheck(everything: bool) -> None:
+    """Queue a capture of the sources due for a check (or of all of them)."""
+    from datetime import timedelta
+
+    from service import jobs
+
+    settings = _settings()
+    _migrate(settings)
+    jobs.configure(settings)
+    count = jobs.recheck_sources(timedelta(0) if everything else None)
+    click.echo(
+        f"Queued {count} source{'s' if count != 1 else ''} for capture; "
+        "the worker (`factdesk worker`, or the one `factdesk serve` runs) captures them."
+    )
 
 
 @main.group()
@@ -184,3 +242,7 @@ def _redacted(url: str) -> str:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://…@{rest.split('@', 1)[1]}"
     return url
+
+
+if __name__ == "__main__":
+    main()

@@ -20,6 +20,7 @@ from service.exceptions import (
     NotFoundError,
     PreconditionRequiredError,
     StaleVersionError,
+    TooLargeError,
     UnavailableError,
 )
 
@@ -31,6 +32,7 @@ _STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (ForbiddenError, 403),
     (ConflictError, 409),
     (StaleVersionError, 412),
+    (TooLargeError, 413),
     (PreconditionRequiredError, 428),
     (InvalidInputError, 422),
     (UnavailableError, 503),

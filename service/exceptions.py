@@ -31,6 +31,10 @@ class StaleVersionError(DomainError):
     title = "Precondition failed"
 
 
+class TooLargeError(DomainError):
+    title = "Content too large"
+
+
 class PreconditionRequiredError(DomainError):
     title = "Precondition required"
 

@@ -1,0 +1,86 @@
+"""Background jobs on Huey: source captures and the periodic re-check of every source.
+
+The queue lives in SQLite under the data dir, or in Redis when `FACTDESK_REDIS_URL` is set;
+`configure()` picks it (tests run tasks immediately). `factdesk worker` consumes it.
+"""
+
+import logging
+import os
+from datetime import timedelta
+
+from huey import Huey, crontab
+from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from service.config import Settings
+from service.database import make_engine, utcnow
+from service.desk import Desk
+
+log = logging.getLogger(__name__)
+
+# Until configure() runs nothing is queued anywhere: importing this module touches no files.
+huey = Huey("factdesk", immediate=True, storage_class=MemoryStorage)
+_runtime: dict = {}
+
+
+def configure(settings: Settings, *, immediate: bool = False) -> None:
+    """Point the queue at Redis or the SQLite file, or run tasks inline (`immediate`, for tests)."""
+    if settings.redis_url:
+        huey.storage_class, huey.storage_kwargs = RedisStorage, {"url": settings.redis_url}
+    else:
+        huey.storage_class = SqliteStorage
+        huey.storage_kwargs = {"filename": str(settings.data_dir / "jobs.db")}
+    huey._immediate = immediate  # noqa: SLF001 - Huey swaps storage through this flag
+    huey.storage = huey.create_storage()
+    dispose()
+    _runtime["settings"] = settings
+
+
+def dispose() -> None:
+    """Close the jobs' database connections (at exit, or before configuring anew)."""
+    engine = _runtime.pop("engine", None)
+    _runtime.pop("pid", None)
+    if engine is not None:
+        engine.dispose()
+
+
+def _engine() -> Engine:
+    # One engine per process, made after gunicorn/huey fork.
+    if _runtime.get("pid") != os.getpid():
+        _runtime["engine"] = make_engine(_runtime["settings"].sqlalchemy_url)
+        _runtime["pid"] = os.getpid()
+    return _runtime["engine"]
+
+
+def run_capture(source_id: str) -> None:
+    """Capture a source and re-anchor the citations that rest on it, in one transaction."""
+    with Session(_engine(), expire_on_commit=False) as session:
+        desk = Desk(session, _runtime["settings"])
+        report = desk.captures.capture(source_id)
+        changed = desk.citations.reanchor_source(source_id, report)
+        session.commit()
+    log.info("captured %s: %s (%d claims updated)", source_id, report.snapshot.outcome, len(changed))
+
+
+@huey.task(retries=2, retry_delay=60)
+def capture_source(source_id: str) -> None:
+    """Queue a capture of one source."""
+    run_capture(source_id)
+
+
+def recheck_sources(older_than: timedelta | None = None) -> int:
+    """Queue a capture of every URL source not checked within `older_than`; how many."""
+    settings: Settings = _runtime["settings"]
+    cutoff = utcnow() - (older_than if older_than is not None else timedelta(hours=settings.recheck_hours))
+    with Session(_engine()) as session:
+        due = Desk(session, settings).sources.due_for_recheck(cutoff, limit=100_000)
+    for source_id in due:
+        capture_source(source_id)
+    return len(due)
+
+
+@huey.periodic_task(crontab(minute="*/15"))
+def recheck_due_sources() -> None:
+    """Every 15 minutes, queue the sources whose last check is older than FACTDESK_RECHECK_HOURS."""
+    recheck_sources()

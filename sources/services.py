@@ -1,0 +1,299 @@
+"""Source operations: adding URL and uploaded sources, capturing snapshots, reading them back.
+
+`SourceService` keeps the catalogue; `CaptureService` fetches a source, archives the bytes and
+the extracted text, and decides the source's health. Services flush; the caller commits.
+"""
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlmodel import select
+
+from service.database import utcnow
+from service.exceptions import InvalidInputError
+from sources.blobs import BlobStore
+from sources.errors import SnapshotNotFound, SourceNotFound, UploadRefused, UploadTooLarge
+from sources.extract import SNIFF_BYTES, extract_text, sniff_type
+from sources.fetcher import FetchResult, SafeFetcher
+from sources.models import Snapshot, Source
+from sources.urls import canonical_url
+
+CHUNK = 64 * 1024
+
+
+@dataclass
+class CaptureReport:
+    snapshot: Snapshot
+    previous_good: Snapshot | None
+
+    @property
+    def content_changed(self) -> bool:
+        """A successful capture whose bytes differ from the last successful one."""
+        return (
+            self.snapshot.ok
+            and self.previous_good is not None
+            and self.previous_good.sha256 != self.snapshot.sha256
+        )
+
+
+class SourceService:
+    """The desk's catalogue of primary sources."""
+
+    def __init__(self, session: Session, blobs: BlobStore) -> None:
+        self.session = session
+        self.blobs = blobs
+
+    def add_url(self, user_id: str, data: dict) -> tuple[Source, bool]:
+        """The source for `data["url"]`, created (True) or the existing one for its canonical URL."""
+        canonical = canonical_url(data["url"])
+        existing = self._by_canonical(canonical)
+        if existing is not None:
+            return existing, False
+        source = Source(
+            url=data["url"],
+            canonical_url=canonical,
+            title=data.get("title"),
+            publisher=data.get("publisher"),
+            kind=data.get("kind") or "other",
+            created_by=user_id,
+        )
+        try:
+            with self.session.begin_nested():
+                self.session.add(source)
+                self.session.flush()
+        except IntegrityError:  # the same URL was added at the same moment
+            existing = self._by_canonical(canonical)
+            if existing is None:
+                raise
+            return existing, False
+        return source, True
+
+    def add_upload(
+        self, user_id: str, data: dict, stream: BinaryIO, filename: str | None, max_bytes: int
+    ) -> tuple[Source, bool]:
+        """A source for an uploaded document, archived at once; its type is decided by its bytes."""
+        path, sha256, size = self._spool(stream, max_bytes)
+        try:
+            with open(path, "rb") as head:
+                content_type = sniff_type(head.read(SNIFF_BYTES), _declared_type(filename))
+            if content_type is None:
+                raise UploadRefused(
+                    "This file is not a document Factdesk archives (HTML, XHTML, plain text, PDF, "
+                    "JSON, CSV or XML), whatever its name says.",
+                    errors={"file": ["Unsupported document type."]},
+                )
+            canonical = canonical_url(data["url"]) if data.get("url") else None
+            existing = self._by_canonical(canonical) if canonical else self._by_upload(sha256)
+            if existing is not None:
+                return existing, False
+            source = Source(
+                url=data.get("url"),
+                canonical_url=canonical,
+                upload_sha256=None if canonical else sha256,
+                upload_filename=filename,
+                title=data.get("title"),
+                publisher=data.get("publisher"),
+                kind=data.get("kind") or "other",
+                created_by=user_id,
+            )
+            self.session.add(source)
+            self.session.flush()
+            blob = self.blobs.put_file(path, sha256)
+            snapshot = Snapshot(
+                source_id=source.id,
+                ok=True,
+                outcome="ok",
+                content_type=content_type,
+                size=size,
+                sha256=sha256,
+            )
+            _attach_text(snapshot, blob, self.blobs)
+            self.session.add(snapshot)
+            source.latest_snapshot_id = source.good_snapshot_id = snapshot.id
+            source.health, source.last_checked_at = "ok", snapshot.fetched_at
+            self.session.flush()
+            return source, True
+        finally:
+            path.unlink(missing_ok=True)
+
+    def get(self, source_id: str) -> Source:
+        source = self.session.get(Source, source_id)
+        if source is None:
+            raise SourceNotFound(f"No source {source_id!r}.")
+        return source
+
+    def page(
+        self, limit: int, after: str | None = None, health: str | None = None
+    ) -> tuple[list[Source], bool]:
+        """Sources newest first, after the cursor id; the page and whether more follow."""
+        stmt = select(Source)
+        if health:
+            stmt = stmt.where(Source.health == health)
+        if after:
+            stmt = stmt.where(Source.id < after)
+        rows = list(self.session.scalars(stmt.order_by(Source.id.desc()).limit(limit + 1)))
+        return rows[:limit], len(rows) > limit
+
+    def snapshots_by_id(self, ids: set[str]) -> dict[str, Snapshot]:
+        """Snapshots by id, in one statement (for lists that show each source's latest)."""
+        if not ids:
+            return {}
+        return {s.id: s for s in self.session.scalars(select(Snapshot).where(Snapshot.id.in_(ids)))}
+
+    def snapshots(self, source_id: str) -> list[Snapshot]:
+        """Every capture of a source, newest first."""
+        self.get(source_id)
+        return list(
+            self.session.scalars(
+                select(Snapshot).where(Snapshot.source_id == source_id).order_by(Snapshot.id.desc())
+            )
+        )
+
+    def snapshot(self, source_id: str, snapshot_id: str) -> Snapshot:
+        snapshot = self.session.get(Snapshot, snapshot_id)
+        if snapshot is None or snapshot.source_id != source_id:
+            raise SnapshotNotFound(f"No snapshot {snapshot_id!r} of source {source_id!r}.")
+        return snapshot
+
+    def content_path(self, snapshot: Snapshot) -> Path:
+        """The archived bytes of a successful snapshot."""
+        if not snapshot.ok or snapshot.sha256 is None or not self.blobs.exists(snapshot.sha256):
+            raise SnapshotNotFound("This snapshot has no archived content.")
+        return self.blobs.path(snapshot.sha256)
+
+    def text(self, snapshot: Snapshot) -> str:
+        """The text extracted from a snapshot."""
+        if snapshot.text_sha256 is None:
+            raise SnapshotNotFound(snapshot.text_error or "This snapshot has no extracted text.")
+        return self.blobs.read_text(snapshot.text_sha256)
+
+    def good_snapshot(self, source: Source) -> Snapshot | None:
+        return self.session.get(Snapshot, source.good_snapshot_id) if source.good_snapshot_id else None
+
+    def due_for_recheck(self, before: datetime, limit: int = 1000) -> list[str]:
+        """Ids of URL sources last checked before `before` (or never), oldest first."""
+        stmt = (
+            select(Source.id)
+            .where(Source.canonical_url.is_not(None))
+            .where(sa.or_(Source.last_checked_at.is_(None), Source.last_checked_at < before))
+            .order_by(Source.last_checked_at.asc().nulls_first())
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+    def _by_canonical(self, canonical: str) -> Source | None:
+        return self.session.scalars(select(Source).where(Source.canonical_url == canonical)).first()
+
+    def _by_upload(self, sha256: str) -> Source | None:
+        return self.session.scalars(select(Source).where(Source.upload_sha256 == sha256)).first()
+
+    def _spool(self, stream: BinaryIO, max_bytes: int) -> tuple[Path, str, int]:
+        digest, size = hashlib.sha256(), 0
+        fd, name = tempfile.mkstemp(dir=self.blobs.temp_dir())
+        path = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise UploadTooLarge(f"The file is larger than {max_bytes} bytes.")
+                    digest.update(chunk)
+                    out.write(chunk)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        if size == 0:
+            path.unlink(missing_ok=True)
+            raise UploadRefused("The file is empty.", errors={"file": ["Empty file."]})
+        return path, digest.hexdigest(), size
+
+
+class CaptureService:
+    """Fetches a source safely, archives what came back, and updates the source's health."""
+
+    def __init__(self, session: Session, fetcher: SafeFetcher, blobs: BlobStore) -> None:
+        self.session = session
+        self.fetcher = fetcher
+        self.blobs = blobs
+
+    def capture(self, source_id: str) -> CaptureReport:
+        """Capture the source now. Never raises for what the network does: that is the snapshot."""
+        source = self.session.get(Source, source_id)
+        if source is None:
+            raise SourceNotFound(f"No source {source_id!r}.")
+        if source.canonical_url is None:
+            raise InvalidInputError("An uploaded document has no URL to capture again.")
+        previous_good = (
+            self.session.get(Snapshot, source.good_snapshot_id) if source.good_snapshot_id else None
+        )
+        result = self.fetcher.fetch(source.url or source.canonical_url)
+        snapshot = self._snapshot(source, result)
+        self.session.add(snapshot)
+        report = CaptureReport(snapshot, previous_good)
+        source.latest_snapshot_id = snapshot.id
+        if snapshot.ok:
+            source.good_snapshot_id = snapshot.id
+        source.health = _health(result, report)
+        source.last_checked_at = snapshot.fetched_at
+        source.updated_at = utcnow()
+        self.session.add(source)
+        self.session.flush()
+        return report
+
+    def _snapshot(self, source: Source, result: FetchResult) -> Snapshot:
+        snapshot = Snapshot(
+            source_id=source.id,
+            ok=result.ok,
+            outcome=result.outcome,
+            status_code=result.status_code,
+            final_url=result.final_url,
+            redirects=[
+                {"url": h.url, "status_code": h.status_code, "location": h.location} for h in result.redirects
+            ],
+            address=result.address,
+            content_type=result.content_type,
+            charset=result.charset,
+            size=result.size,
+            sha256=result.sha256,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            error=result.error,
+        )
+        if result.ok and result.body_path is not None and result.sha256:
+            blob = self.blobs.put_file(result.body_path, result.sha256)
+            _attach_text(snapshot, blob, self.blobs)
+        elif result.body_path is not None:
+            result.body_path.unlink(missing_ok=True)
+        return snapshot
+
+
+def _attach_text(snapshot: Snapshot, blob: Path, blobs: BlobStore) -> None:
+    extraction = extract_text(blob, snapshot.content_type or "", snapshot.charset)
+    if extraction.text is not None:
+        snapshot.text_sha256 = blobs.put_bytes(extraction.text.encode("utf-8"))
+    snapshot.text_error = extraction.error
+
+
+def _health(result: FetchResult, report: CaptureReport) -> str:
+    if result.outcome in ("blocked", "gone"):
+        return result.outcome
+    if not result.ok:
+        return "error"
+    if result.permanent_redirect:
+        return "moved"
+    return "changed" if report.content_changed else "ok"
+
+
+def _declared_type(filename: str | None) -> str | None:
+    # Only a hint, for text formats the bytes cannot tell apart (CSV from plain text).
+    if not filename or "." not in filename:
+        return None
+    return {"csv": "text/csv", "txt": "text/plain"}.get(filename.rsplit(".", 1)[1].lower())

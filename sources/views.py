@@ -1,0 +1,151 @@
+"""HTTP endpoints for sources and their snapshots: thin wrappers over the source services."""
+
+from flask import Response, send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service import db
+from service.app import desk, settings
+from service.auth import current_user, require_role
+from service.exceptions import ConflictError
+from service.http import next_link
+from service.jobs import capture_source
+from service.pagination import decode_cursor, encode_cursor
+from service.urls import absolute
+from sources.errors import SourceNotFound
+from sources.schemas import (
+    SnapshotListOut,
+    SourceIn,
+    SourceListArgs,
+    SourceOut,
+    SourcePageOut,
+    SourceUploadFiles,
+    SourceUploadIn,
+)
+from sources.services import SourceService
+
+blp = Blueprint(
+    "sources", __name__, url_prefix="/api/v1/sources", description="Primary sources, captured and archived."
+)
+BEARER = [{"bearerAuth": []}]
+
+
+def _readable_sources(source_id: str) -> SourceService:
+    """Archived copies are public once a published claim cites them; before, the desk's only."""
+    if current_user() is None and not desk().claims.cites_publicly(source_id):
+        raise SourceNotFound(f"No source {source_id!r}.")
+    return desk().sources
+
+
+def _queue_capture(source_id: str) -> None:
+    db.after_commit(lambda: capture_source(source_id))
+
+
+@blp.route("")
+class Sources(MethodView):
+    @require_role("submitter")
+    @blp.arguments(SourceListArgs, location="query")
+    @blp.response(200, SourcePageOut)
+    @blp.doc(security=BEARER)
+    def get(self, args: dict) -> tuple:
+        """List sources, newest first, optionally by health."""
+        after = decode_cursor(args["cursor"]) if args.get("cursor") else None
+        items, more = desk().sources.page(args["limit"], after, args.get("health"))
+        cursor = encode_cursor(items[-1].id) if more else None
+        return {"items": items, "next_cursor": cursor}, 200, next_link(cursor)
+
+    @require_role("reviewer")
+    @blp.arguments(SourceIn)
+    @blp.response(201, SourceOut, description="A new source; its capture is queued.")
+    @blp.alt_response(200, schema=SourceOut, description="The source with the same canonical URL.")
+    @blp.doc(security=BEARER)
+    def post(self, data: dict) -> tuple:
+        """Add a URL source (captured in the background)."""
+        source, created = desk().sources.add_url(current_user().id, data)
+        if created:
+            _queue_capture(source.id)
+        return source, 201 if created else 200, {"Location": absolute(f"/api/v1/sources/{source.id}")}
+
+
+@blp.route("/uploads", methods=["POST"])
+@require_role("reviewer")
+@blp.arguments(SourceUploadIn, location="form")
+@blp.arguments(SourceUploadFiles, location="files")
+@blp.response(201, SourceOut, description="A new source, archived from the file.")
+@blp.alt_response(200, schema=SourceOut, description="The same document or URL was already a source.")
+@blp.doc(security=BEARER)
+def upload(data: dict, files: dict) -> tuple:
+    """Add a document that is not on the web (a statement sent to the press) as a source."""
+    file = files["file"]
+    source, created = desk().sources.add_upload(
+        current_user().id, data, file.stream, file.filename, settings().capture_max_bytes
+    )
+    return source, 201 if created else 200, {"Location": absolute(f"/api/v1/sources/{source.id}")}
+
+
+upload.accepts = frozenset({"multipart/form-data"})
+upload.max_body = "capture"
+
+
+@blp.route("/<source_id>")
+@require_role("submitter")
+@blp.response(200, SourceOut)
+@blp.doc(security=BEARER)
+def get_source(source_id: str) -> object:
+    """One source with its health and latest snapshot."""
+    return desk().sources.get(source_id)
+
+
+@blp.route("/<source_id>/captures", methods=["POST"])
+@require_role("reviewer")
+@blp.response(202, SourceOut, description="A capture is queued.")
+@blp.doc(security=BEARER)
+def recapture(source_id: str) -> object:
+    """Capture the source again now."""
+    source = desk().sources.get(source_id)
+    if source.canonical_url is None:
+        raise ConflictError("An uploaded document has no URL to capture again.")
+    _queue_capture(source.id)
+    return source
+
+
+@blp.route("/<source_id>/snapshots")
+@require_role("submitter")
+@blp.response(200, SnapshotListOut)
+@blp.doc(security=BEARER)
+def snapshots(source_id: str) -> dict:
+    """Every capture of the source, newest first."""
+    return {"items": desk().sources.snapshots(source_id)}
+
+
+@blp.route("/<source_id>/snapshots/<snapshot_id>/content")
+@blp.response(200, description="The archived bytes, sandboxed.")
+@blp.doc(security=[{}, *BEARER])
+def snapshot_content(source_id: str, snapshot_id: str) -> Response:
+    """The archived bytes, as captured, sandboxed so they cannot run as this site."""
+    sources = _readable_sources(source_id)
+    snapshot = sources.snapshot(source_id, snapshot_id)
+    response = send_file(
+        sources.content_path(snapshot),
+        mimetype=snapshot.content_type or "application/octet-stream",
+        conditional=True,
+        etag=snapshot.sha256,
+        max_age=86_400,
+    )
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+@blp.route("/<source_id>/snapshots/<snapshot_id>/text")
+@blp.response(200, description="The text extracted from the snapshot (text/plain).")
+@blp.doc(security=[{}, *BEARER])
+def snapshot_text(source_id: str, snapshot_id: str) -> Response:
+    """The text extracted from the snapshot, which citations anchor in."""
+    sources = _readable_sources(source_id)
+    text = sources.text(sources.snapshot(source_id, snapshot_id))
+    response = Response(text, mimetype="text/plain")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    return response

@@ -1,0 +1,187 @@
+"""Sources over HTTP: URL sources captured from a real local server, uploads, snapshots, health."""
+
+import io
+
+import pytest
+from werkzeug import Response as WResponse
+
+ARTICLE = """<!doctype html><html><head><title>Statement</title></head><body>
+<nav>Home | About | Contact</nav>
+<article><h1>Statement by the Foreign Ministry</h1>
+<p>Our government, recognizing the importance of substantially improving the human rights of
+North Korean citizens, has participated as a co-sponsor of this resolution.</p>
+<p>The decision was taken after consultation with partners at the United Nations.</p>
+</article><footer>Copyright</footer></body></html>"""
+
+
+@pytest.fixture
+def page(httpserver):  # noqa: ANN001, ANN201
+    httpserver.expect_request("/statement").respond_with_data(ARTICLE, content_type="text/html")
+    return httpserver.url_for("/statement")
+
+
+def add_source(client, person, url: str, **fields):  # noqa: ANN001, ANN201
+    return client.post("/api/v1/sources", json={"url": url, **fields}, headers=person.headers)
+
+
+def test_url_source_is_captured_archived_and_extracted(client, reviewer, page) -> None:  # noqa: ANN001
+    response = add_source(client, reviewer, page, title="Ministry statement", kind="statement")
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["id"].startswith("src_") and body["capture"] == {"status": "pending"}
+    assert response.headers["Location"].endswith(body["id"])
+    source = client.get(f"/api/v1/sources/{body['id']}", headers=reviewer.headers).get_json()
+    assert source["health"] == "ok" and source["kind"] == "statement"
+    snapshot = source["latest_snapshot"]
+    assert snapshot["ok"] and snapshot["status_code"] == 200 and snapshot["content_type"] == "text/html"
+    assert snapshot["address"] == "127.0.0.1" and len(snapshot["sha256"]) == 64
+    content = client.get(snapshot["links"]["content"].split("localhost", 1)[1], headers=reviewer.headers)
+    assert content.data == ARTICLE.encode()
+    assert content.headers["Content-Security-Policy"] == "sandbox"
+    assert content.headers["X-Content-Type-Options"] == "nosniff"
+    assert content.mimetype == "text/html"
+    content.close()
+    text = client.get(snapshot["links"]["text"].split("localhost", 1)[1], headers=reviewer.headers)
+    assert "participated as a co-sponsor" in text.get_data(as_text=True)
+    assert text.mimetype == "text/plain"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "{scheme}://{host}/statement#section-2",
+        "{scheme}://{host}/statement?utm_source=newsletter&utm_medium=email",
+        "{scheme_upper}://{host_upper}/statement",
+    ],
+)
+def test_same_canonical_url_is_one_source(client, reviewer, page, spelling: str) -> None:  # noqa: ANN001
+    first = add_source(client, reviewer, page).get_json()
+    scheme, rest = page.split("://")
+    host = rest.split("/")[0]
+    other = spelling.format(scheme=scheme, host=host, scheme_upper=scheme.upper(), host_upper=host.upper())
+    again = add_source(client, reviewer, other)
+    assert again.status_code == 200 and again.get_json()["id"] == first["id"]
+
+
+def test_query_parameters_other_than_utm_make_another_source(client, reviewer, page) -> None:  # noqa: ANN001
+    first = add_source(client, reviewer, page).get_json()
+    assert add_source(client, reviewer, page + "?page=2").get_json()["id"] != first["id"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/doc",
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "not a url",
+        "http://" + "a" * 2100 + ".com/",
+    ],
+)
+def test_invalid_urls_are_422(client, reviewer, url: str) -> None:  # noqa: ANN001
+    response = add_source(client, reviewer, url)
+    assert response.status_code == 422 and "url" in response.get_json()["errors"]
+
+
+def test_submitters_cannot_add_sources(client, submitter, page) -> None:  # noqa: ANN001
+    assert add_source(client, submitter, page).status_code == 403
+
+
+def test_health_follows_what_the_server_answers(client, reviewer, httpserver) -> None:  # noqa: ANN001
+    httpserver.expect_request("/gone").respond_with_data("", status=410)
+    httpserver.expect_request("/missing").respond_with_data("", status=404)
+    httpserver.expect_request("/broken").respond_with_data("oops", status=500, content_type="text/plain")
+    httpserver.expect_request("/image").respond_with_data(b"\x89PNG", content_type="image/png")
+    httpserver.expect_request("/old").respond_with_response(
+        WResponse(status=301, headers={"Location": httpserver.url_for("/new")})
+    )
+    httpserver.expect_request("/new").respond_with_data("moved here", content_type="text/plain")
+    expected = {"/gone": "gone", "/missing": "gone", "/broken": "error", "/image": "error", "/old": "moved"}
+    for path, health in expected.items():
+        source = add_source(client, reviewer, httpserver.url_for(path)).get_json()
+        got = client.get(f"/api/v1/sources/{source['id']}", headers=reviewer.headers).get_json()
+        assert got["health"] == health, path
+        assert got["latest_snapshot"]["error"] or health == "moved"
+
+
+def test_recapture_with_new_content_is_changed(client, reviewer, httpserver) -> None:  # noqa: ANN001
+    httpserver.expect_ordered_request("/doc").respond_with_data("first version", content_type="text/plain")
+    httpserver.expect_ordered_request("/doc").respond_with_data("second version", content_type="text/plain")
+    httpserver.expect_ordered_request("/doc").respond_with_data("second version", content_type="text/plain")
+    source = add_source(client, reviewer, httpserver.url_for("/doc")).get_json()
+    path = f"/api/v1/sources/{source['id']}"
+    assert client.post(f"{path}/captures", headers=reviewer.headers).status_code == 202
+    assert client.get(path, headers=reviewer.headers).get_json()["health"] == "changed"
+    client.post(f"{path}/captures", headers=reviewer.headers)
+    assert client.get(path, headers=reviewer.headers).get_json()["health"] == "ok"
+    snapshots = client.get(f"{path}/snapshots", headers=reviewer.headers).get_json()["items"]
+    assert len(snapshots) == 3 and snapshots[0]["fetched_at"] >= snapshots[-1]["fetched_at"]
+    assert snapshots[0]["sha256"] == snapshots[1]["sha256"] != snapshots[2]["sha256"]
+
+
+def test_private_addresses_are_blocked_without_an_allowlist(make_app, make_user, httpserver) -> None:  # noqa: ANN001
+    app = make_app(fetch_allowed_networks=())
+    client, reviewer = app.test_client(), make_user("reviewer")
+    source = add_source(client, reviewer, httpserver.url_for("/secret")).get_json()
+    got = client.get(f"/api/v1/sources/{source['id']}", headers=reviewer.headers).get_json()
+    assert got["health"] == "blocked"
+    assert not got["latest_snapshot"]["ok"] and got["latest_snapshot"]["error"].startswith("Refused")
+    assert httpserver.log == []
+
+
+def upload(client, person, data: bytes, filename: str, **fields):  # noqa: ANN001, ANN201
+    form = {"file": (io.BytesIO(data), filename), **fields}
+    return client.post(
+        "/api/v1/sources/uploads", data=form, headers=person.headers, content_type="multipart/form-data"
+    )
+
+
+def test_upload_is_archived_at_once_and_typed_by_its_bytes(client, reviewer) -> None:  # noqa: ANN001
+    statement = "The ministry said Seoul has participated as a co-sponsor of this resolution.\n"
+    response = upload(
+        client, reviewer, statement.encode(), "statement.pdf", title="Statement to UPI", kind="statement"
+    )
+    assert response.status_code == 201, response.get_json()
+    source = response.get_json()
+    assert source["health"] == "ok" and source["upload_filename"] == "statement.pdf"
+    assert source["latest_snapshot"]["content_type"] == "text/plain"  # not what the name claims
+    again = upload(client, reviewer, statement.encode(), "copy.txt")
+    assert again.status_code == 200 and again.get_json()["id"] == source["id"]
+
+
+@pytest.mark.parametrize(
+    "data, name",
+    [
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "chart.pdf"),
+        (b"PK\x03\x04" + b"\x00" * 100, "doc.txt"),
+        (b"", "empty.txt"),
+    ],
+)
+def test_uploads_of_other_types_are_refused(client, reviewer, data: bytes, name: str) -> None:  # noqa: ANN001
+    response = upload(client, reviewer, data, name)
+    assert response.status_code == 422
+    assert "file" in response.get_json()["errors"]
+
+
+def test_upload_over_the_cap_is_refused(make_app, make_user) -> None:  # noqa: ANN001
+    app = make_app(capture_max_bytes=2000)
+    response = upload(app.test_client(), make_user("reviewer"), b"a" * 5000, "big.txt")
+    assert response.status_code == 413
+    ok = upload(app.test_client(), make_user("reviewer"), b"b" * 1500, "fits.txt")
+    assert ok.status_code == 201
+
+
+def test_upload_needs_multipart(client, reviewer) -> None:  # noqa: ANN001
+    response = client.post("/api/v1/sources/uploads", json={"file": "x"}, headers=reviewer.headers)
+    assert response.status_code == 415
+
+
+def test_anonymous_readers_cannot_read_undisclosed_archives(client, reviewer, page) -> None:  # noqa: ANN001
+    source = add_source(client, reviewer, page).get_json()
+    snapshot = client.get(f"/api/v1/sources/{source['id']}", headers=reviewer.headers).get_json()[
+        "latest_snapshot"
+    ]
+    path = f"/api/v1/sources/{source['id']}/snapshots/{snapshot['id']}"
+    assert client.get(path + "/content").status_code == 404
+    assert client.get(path + "/text").status_code == 404
+    assert client.get(f"/api/v1/sources/{source['id']}").status_code == 401
