@@ -17,3 +17,10 @@ class StaleClaim(StaleVersionError):
 
 class CitationNotFound(NotFoundError):
     """No such citation on this claim."""
+
+
+class InvalidTransition(ConflictError):
+    """The workflow table does not allow this action from the claim's status.
+
+    `extra["allowed_actions"]` lists what the caller could do instead.
+    """

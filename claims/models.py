@@ -28,8 +28,11 @@ class Claim(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=35)
     status: str = Field(default="submitted", max_length=20, index=True)
     assignee_id: str | None = Field(default=None, foreign_key="user.id", index=True, max_length=40)
-    # The current published rating, kept here so lists filter on it without a join.
+    # The current published rating and verdict version (0: never published), kept here so lists
+    # filter on them without a join. A claim is public once verdict_version > 0.
     rating: str | None = Field(default=None, max_length=40, index=True)
+    verdict_version: int = Field(default=0, index=True)
+    pending_proposal_id: str | None = Field(default=None, max_length=40)
     needs_review: bool = Field(default=False, index=True)
     duplicate_of: str | None = Field(default=None, foreign_key="claim.id", max_length=40)
     submitted_by: str = Field(foreign_key="user.id", max_length=40)
@@ -52,6 +55,18 @@ class Claim(SQLModel, table=True):
     citations: list["Citation"] = Relationship(
         sa_relationship_kwargs={"order_by": "Citation.id", "cascade": "all, delete-orphan"}
     )
+    verdicts: list["Verdict"] = Relationship(sa_relationship_kwargs={"order_by": "Verdict.version"})
+    proposal: "Proposal" = Relationship(
+        sa_relationship_kwargs={
+            "primaryjoin": "foreign(Claim.pending_proposal_id) == Proposal.id",
+            "viewonly": True,
+        }
+    )
+
+    @property
+    def verdict(self) -> "Verdict | None":
+        """The current published verdict (it stays public while a correction is in progress)."""
+        return next((v for v in self.verdicts if v.version == self.verdict_version), None)
 
     @property
     def tag_names(self) -> list[str]:
@@ -135,3 +150,45 @@ class Citation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     source: Source = Relationship()
+
+
+class Proposal(SQLModel, table=True):
+    """A verdict proposed by one reviewer, waiting for the approval of others."""
+
+    __tablename__ = "proposal"
+
+    id: str = Field(default_factory=lambda: new_id("prp"), primary_key=True, max_length=40)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=40)
+    rating: str = Field(max_length=40)
+    summary: str = Field(sa_type=sa.Text)
+    proposer_id: str = Field(foreign_key="user.id", max_length=40)
+    state: str = Field(default="pending", max_length=20)  # pending, published, changes_requested, dismissed
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    approvals: list["Approval"] = Relationship(sa_relationship_kwargs={"order_by": "Approval.at"})
+
+
+class Approval(SQLModel, table=True):
+    __tablename__ = "approval"
+
+    proposal_id: str = Field(foreign_key="proposal.id", primary_key=True, max_length=40)
+    approver_id: str = Field(foreign_key="user.id", primary_key=True, max_length=40)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Verdict(SQLModel, table=True):
+    """One published version of a claim's verdict. Rows are written once and never changed."""
+
+    __tablename__ = "verdict"
+    __table_args__ = (sa.UniqueConstraint("claim_id", "version"),)
+
+    id: str = Field(default_factory=lambda: new_id("vrd"), primary_key=True, max_length=40)
+    claim_id: str = Field(foreign_key="claim.id", index=True, max_length=40)
+    version: int
+    rating: str = Field(max_length=40)
+    summary: str = Field(sa_type=sa.Text)
+    proposer_id: str = Field(foreign_key="user.id", max_length=40)
+    approvers: list = Field(default_factory=list, sa_type=sa.JSON)
+    proposed_at: datetime = Field(sa_type=UTCDateTime)
+    published_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    correction_note: str | None = Field(default=None, sa_type=sa.Text)

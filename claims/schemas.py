@@ -5,6 +5,7 @@ import re
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from claims.models import STATUSES
+from claims.workflow import BY_ACTION, DISMISS_REASONS, active_scale
 from service.schema_fields import Text, UTCDateTime, WebURL
 from service.urls import absolute
 
@@ -153,6 +154,12 @@ class LinksOut(Schema):
     badge = fields.String()
 
 
+def rating_label(key: str) -> str:
+    """The label of a rating key on the configured scale (the key itself if it left the scale)."""
+    scale = active_scale()
+    return scale[key].label if key in scale else key
+
+
 def claim_links(claim: object) -> dict:
     claim_id = claim.id  # type: ignore[attr-defined]
     return {
@@ -172,9 +179,15 @@ class ClaimOut(Schema):
     assignee = fields.String(attribute="assignee_id", allow_none=True)
     appearances = fields.List(fields.Nested(AppearanceOut))
     citations = fields.List(fields.Nested(lambda: CitationOut()))
-    verdict = fields.Function(lambda c: None, metadata={"description": "Current verdict."})
-    verdicts = fields.Function(lambda c: [], metadata={"description": "All published verdicts."})
-    proposal = fields.Function(lambda c: None, metadata={"description": "Pending proposal."})
+    verdict = fields.Nested(
+        lambda: VerdictOut(), allow_none=True, metadata={"description": "The current published verdict."}
+    )
+    verdicts = fields.List(fields.Nested(lambda: VerdictOut()), metadata={"description": "Every version."})
+    proposal = fields.Nested(
+        lambda: ProposalOut(),
+        allow_none=True,
+        metadata={"description": "The verdict proposed and awaiting approval."},
+    )
     needs_review = fields.Boolean()
     duplicate_of = fields.String(allow_none=True)
     created_at = UTCDateTime()
@@ -182,6 +195,63 @@ class ClaimOut(Schema):
     submitted_by = fields.String()
     etag = fields.String()
     links = fields.Function(claim_links, metadata={"description": "self, page and badge URLs"})
+
+
+class VerdictOut(Schema):
+    version = fields.Integer()
+    rating = fields.String()
+    rating_label = fields.Function(lambda v: rating_label(v.rating))
+    summary = fields.String()
+    proposer = fields.String(attribute="proposer_id")
+    approvers = fields.List(fields.String())
+    proposed_at = UTCDateTime()
+    published_at = UTCDateTime()
+    correction_note = fields.String(allow_none=True)
+
+
+class ApprovalOut(Schema):
+    approver = fields.String(attribute="approver_id")
+    at = UTCDateTime()
+
+
+class ProposalOut(Schema):
+    id = fields.String()
+    rating = fields.String()
+    rating_label = fields.Function(lambda p: rating_label(p.rating))
+    summary = fields.String()
+    proposer = fields.String(attribute="proposer_id")
+    created_at = UTCDateTime()
+    approvals = fields.List(fields.Nested(ApprovalOut))
+
+
+class TransitionIn(Schema):
+    """`action` and the fields it takes; see `GET /api/v1/workflow` for which ones."""
+
+    action = fields.String(required=True, validate=validate.OneOf(list(BY_ACTION)))
+    assignee = fields.String(validate=validate.Length(max=40))
+    rating = fields.String(validate=validate.Length(max=40))
+    summary = Text(min=20, max=2000)
+    note = Text(max=2000)
+    correction_note = Text(min=1, max=2000)
+    reason = fields.String(validate=validate.OneOf(DISMISS_REASONS))
+    duplicate_of = fields.String(validate=validate.Length(max=40))
+
+
+class TransitionOut(Schema):
+    action = fields.String()
+    from_statuses = fields.List(fields.String())
+    to_status = fields.String()
+    role = fields.String()
+    required = fields.List(fields.String())
+    optional = fields.List(fields.String())
+    guard = fields.String()
+
+
+class RatingOut(Schema):
+    key = fields.String()
+    label = fields.String()
+    value = fields.Integer(allow_none=True, metadata={"description": "ClaimReview ratingValue, 1 to 5."})
+    color = fields.String()
 
 
 class PossibleDuplicateOut(Schema):

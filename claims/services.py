@@ -15,14 +15,16 @@ from sqlalchemy.orm import Session, selectinload
 from sqlmodel import select
 
 from claims.errors import ClaimLocked, ClaimNotFound, StaleClaim
-from claims.models import Appearance, Citation, Claim, ClaimEvent, ClaimTag
+from claims.models import Appearance, Citation, Claim, ClaimEvent, ClaimTag, Proposal
 from claims.search import ClaimSearch
 from service.database import utcnow
 from service.models import User
 from service.text import claim_key, fold
 
 GENESIS_HASH = "0" * 64
-PUBLIC_STATUSES = ("published",)
+# Readers without a token see a claim once a verdict on it has been published (and still
+# while a correction of it is under way).
+PUBLIC = Claim.verdict_version > 0
 APPEARANCE_FIELDS = ("url", "title", "publisher", "published_at", "quote")
 
 
@@ -170,7 +172,7 @@ class ClaimService:
         `lock` holds the row until the transaction ends, for changes that must not race.
         """
         claim = self.session.scalars(_with_children(select(Claim).where(Claim.id == claim_id), lock)).first()
-        if claim is None or (viewer is None and claim.status not in PUBLIC_STATUSES):
+        if claim is None or (viewer is None and claim.verdict_version == 0):
             raise ClaimNotFound(f"No claim {claim_id!r}.")
         return claim
 
@@ -183,7 +185,7 @@ class ClaimService:
         """
         stmt = select(Claim)
         if viewer is None:
-            stmt = stmt.where(Claim.status.in_(PUBLIC_STATUSES))
+            stmt = stmt.where(PUBLIC)
         if filters.status:
             stmt = stmt.where(Claim.status == filters.status)
         if filters.rating:
@@ -213,7 +215,7 @@ class ClaimService:
         stmt = (
             select(Citation.id)
             .join(Claim, Claim.id == Citation.claim_id)
-            .where(Citation.source_id == source_id, Claim.status.in_(PUBLIC_STATUSES))
+            .where(Citation.source_id == source_id, PUBLIC)
             .limit(1)
         )
         return self.session.scalars(stmt).first() is not None
@@ -304,6 +306,16 @@ class ClaimService:
             self.touch(claim)
         return claim
 
+    def move_appearances(self, duplicate: Claim, kept: Claim) -> int:
+        """Move the duplicate's appearances to the kept claim (identical ones stay); how many."""
+        known = {(a.url, a.quote) for a in kept.appearances}
+        moving = [a for a in duplicate.appearances if (a.url, a.quote) not in known]
+        for appearance in moving:
+            duplicate.appearances.remove(appearance)
+            appearance.claim_id = kept.id
+            kept.appearances.append(appearance)
+        return len(moving)
+
     # -- helpers -----------------------------------------------------------------------------
 
     def _by_key(self, key: str, lock: bool = False) -> Claim | None:
@@ -348,6 +360,8 @@ def _with_children(stmt: sa.Select, lock: bool = False) -> sa.Select:
         selectinload(Claim.tags),
         selectinload(Claim.appearances),
         selectinload(Claim.citations).selectinload(Citation.source),
+        selectinload(Claim.verdicts),
+        selectinload(Claim.proposal).selectinload(Proposal.approvals),
     )
     if lock:  # PostgreSQL row lock; SQLite writers are serialised by BEGIN IMMEDIATE already
         stmt = stmt.with_for_update(of=Claim).execution_options(populate_existing=True)

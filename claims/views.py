@@ -13,8 +13,12 @@ from claims.schemas import (
     ClaimPatch,
     ClaimSubmitOut,
     HistoryOut,
+    RatingOut,
+    TransitionIn,
+    TransitionOut,
 )
 from claims.services import ClaimFilters, ClaimService, DuplicateFinder, History
+from claims.workflow import TRANSITIONS
 from service import db
 from service.app import desk
 from service.auth import current_user, require_role
@@ -165,3 +169,36 @@ def delete_citation(claim_id: str, citation_id: str) -> tuple:
     """Remove a citation (not once the claim is published)."""
     claim = desk().citations.delete(claim_id, citation_id, current_user())
     return claim, 200, _headers(claim)
+
+
+@blp.route("/<claim_id>/transitions", methods=["POST"])
+@require_role("submitter")
+@blp.arguments(TransitionIn)
+@blp.response(200, ClaimOut, description="The claim after the transition, with its new `ETag`.")
+@blp.alt_response(403, description="Your role, or a rule (approving your own proposal), forbids it.")
+@blp.alt_response(409, description="Not possible from the claim's status: see `allowed_actions`.")
+@blp.alt_response(412, description="`If-Match` names an older version.")
+@blp.alt_response(428, description="`If-Match` is missing.")
+@blp.doc(security=BEARER)
+def transition(body: dict, claim_id: str) -> tuple:
+    """Move the claim through the verification workflow (see `GET /api/v1/workflow`)."""
+    expected = if_match()
+    claim = desk().verification.apply(claim_id, current_user(), expected, body)
+    return claim, 200, _headers(claim)
+
+
+meta = Blueprint("workflow", __name__, url_prefix="/api/v1", description="The workflow and rating scale.")
+
+
+@meta.route("/workflow")
+@meta.response(200, TransitionOut(many=True))
+def workflow() -> list:
+    """Every transition: from which statuses, to which, who may, and what it needs."""
+    return list(TRANSITIONS)
+
+
+@meta.route("/ratings")
+@meta.response(200, RatingOut(many=True))
+def ratings() -> list:
+    """The rating scale verdicts use, best first."""
+    return list(desk().scale.ratings)

@@ -7,6 +7,7 @@ import flask_swagger_ui
 from flask import Flask, Response, current_app, g, request, send_from_directory
 from flask_smorest import Api
 
+from claims.workflow import activate_scale
 from service import auth, db, idempotency, jobs
 from service.config import Settings
 from service.database import make_engine, sqlite_write_intent
@@ -35,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     config = dict(config or {})
     settings = Settings.from_env(**{k: v for k, v in config.items() if k.islower()})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    activate_scale(settings.rating_scale)  # a broken scale file stops the start, with its reason
 
     app = Flask(__name__, static_folder=None)
     app.config.update(
@@ -87,11 +89,13 @@ def desk() -> Desk:
 
 def _register_blueprints(app: Flask, api: Api) -> None:
     from claims.views import blp as claims_blp
+    from claims.views import meta as workflow_blp
     from service.health import bp as health_bp
     from sources.views import blp as sources_blp
 
     api.register_blueprint(claims_blp)
     api.register_blueprint(sources_blp)
+    api.register_blueprint(workflow_blp)
     app.register_blueprint(health_bp)
 
     @app.get("/api/docs/assets/<path:filename>")

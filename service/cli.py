@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import click
 from sqlmodel import Session
 
+from claims.workflow import RatingScaleError, activate_scale
 from service.config import Settings, SettingsError
 from service.database import make_engine
 from service.exceptions import DomainError
@@ -20,7 +21,8 @@ from service.tokens import UserService
 def _settings() -> Settings:
     try:
         settings = Settings.from_env()
-    except SettingsError as exc:
+        activate_scale(settings.rating_scale)
+    except (SettingsError, RatingScaleError) as exc:
         raise click.ClickException(str(exc)) from exc
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return settings

@@ -5,15 +5,17 @@
 
 from functools import cached_property
 
-from sources.fetcher import SafeFetcher
-from sources.netpolicy import AddressPolicy
 from sqlalchemy.orm import Session
 
 from claims.citations import CitationService
 from claims.search import ClaimSearch
 from claims.services import ClaimService, DuplicateFinder, History
+from claims.verification import VerificationService
+from claims.workflow import RatingScale, load_scale
 from service.config import Settings
 from sources.blobs import BlobStore
+from sources.fetcher import SafeFetcher
+from sources.netpolicy import AddressPolicy
 from sources.services import CaptureService, SourceService
 
 
@@ -50,6 +52,16 @@ class Desk:
             max_bytes=self.settings.capture_max_bytes,
         )
         return CaptureService(self.session, fetcher, self.blobs)
+
+    @cached_property
+    def verification(self) -> VerificationService:
+        return VerificationService(
+            self.session, self.claims, self.history, self.scale, self.settings.approvals_required
+        )
+
+    @cached_property
+    def scale(self) -> RatingScale:
+        return load_scale(self.settings.rating_scale)
 
     @cached_property
     def citations(self) -> CitationService:

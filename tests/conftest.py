@@ -163,6 +163,11 @@ def submit(client: FlaskClient, submitter: Person):  # noqa: ANN201 - a factory
 
 
 def set_status(engine: Engine, claim_id: str, status: str) -> None:
-    """Move a claim to `status` directly in the database (until the workflow moves it)."""
+    """Move a claim to `status` directly in the database, for tests about what follows a status
+    rather than how the workflow reaches it (a `published` claim also gets a verdict version)."""
+    version = 1 if status == "published" else 0
     with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE claim SET status = :s WHERE id = :id"), {"s": status, "id": claim_id})
+        conn.execute(
+            sa.text("UPDATE claim SET status = :s, verdict_version = :v, rating = :r WHERE id = :id"),
+            {"s": status, "v": version, "r": "false" if version else None, "id": claim_id},
+        )

@@ -1,0 +1,232 @@
+"""The verification workflow: applies the transitions of `claims.workflow.TRANSITIONS`.
+
+`VerificationService.apply(claim_id, user, if_match, body)` checks the table (status, role,
+fields), then the action's own rule, changes the claim and writes one history event, all in
+the caller's transaction.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from claims.errors import ClaimNotFound, InvalidTransition, StaleClaim
+from claims.models import Approval, Claim, Proposal, Verdict
+from claims.services import ClaimService, History
+from claims.workflow import BY_ACTION, RatingScale, allowed_actions
+from service.database import utcnow
+from service.exceptions import ConflictError, ForbiddenError, InvalidInputError
+from service.models import User, role_rank
+
+SUPPORTING = ("supports", "refutes")
+
+
+@dataclass
+class Outcome:
+    """What a handler did, for the history event."""
+
+    to_status: str
+    note: str | None = None
+    verdict_version: int | None = None
+
+
+class VerificationService:
+    def __init__(
+        self,
+        session: Session,
+        claims: ClaimService,
+        history: History,
+        scale: RatingScale,
+        approvals_required: int = 1,
+    ) -> None:
+        self.session = session
+        self.claims = claims
+        self.history = history
+        self.scale = scale
+        self.approvals_required = approvals_required
+
+    def apply(self, claim_id: str, user: User, expected: list[str], body: dict) -> Claim:
+        """Apply `body["action"]` to the claim at the version the caller read."""
+        rule = BY_ACTION[body["action"]]
+        claim = self.claims.get(claim_id, user, lock=True)
+        if claim.etag not in expected and "*" not in expected:
+            raise StaleClaim("The claim has changed since you read it; fetch it and try again.")
+        if claim.status not in rule.from_statuses:
+            raise InvalidTransition(
+                f"`{rule.action}` is not possible while the claim is {claim.status}.",
+                allowed_actions=allowed_actions(claim.status, user.role),
+            )
+        if role_rank(user.role) < role_rank(rule.role):
+            raise ForbiddenError(f"`{rule.action}` needs the {rule.role} role; you are a {user.role}.")
+        errors = {f: ["Required for this action."] for f in rule.required if not body.get(f)}
+        errors |= {
+            f: [f"Not used by `{rule.action}`."]
+            for f in body
+            if f != "action" and f not in rule.required + rule.optional
+        }
+        if errors:
+            raise InvalidInputError(f"The fields do not fit `{rule.action}`.", errors)
+        from_status = claim.status
+        handler: Callable[[Claim, User, dict], Outcome] = getattr(self, f"_{rule.action}")
+        outcome = handler(claim, user, body)
+        claim.status = outcome.to_status
+        note = outcome.note if outcome.note is not None else body.get("note")
+        self.history.record(
+            claim,
+            user.id,
+            rule.action,
+            from_status=from_status,
+            to_status=claim.status,
+            note=note,
+            verdict_version=outcome.verdict_version,
+        )
+        self.claims.touch(claim)
+        return claim
+
+    # -- one handler per action ---------------------------------------------------------------
+
+    def _start_research(self, claim: Claim, user: User, body: dict) -> Outcome:
+        assignee = self.session.get(User, body.get("assignee") or user.id)
+        if (
+            assignee is None
+            or assignee.disabled_at is not None
+            or role_rank(assignee.role) < role_rank("reviewer")
+        ):
+            raise InvalidInputError("The assignee must be a reviewer.", {"assignee": ["Not a reviewer."]})
+        claim.assignee_id = assignee.id
+        return Outcome("researching", body.get("note") or f"Assigned to {assignee.name}.")
+
+    def _propose(self, claim: Claim, user: User, body: dict) -> Outcome:
+        rating = body["rating"]
+        if rating not in self.scale:
+            keys = ", ".join(r.key for r in self.scale.ratings)
+            raise InvalidInputError("Unknown rating.", {"rating": [f"One of {keys}."]})
+        archived = [c for c in claim.citations if c.source.good_snapshot_id is not None]
+        if not archived:
+            raise ConflictError(
+                "A verdict needs at least one citation of a source with a successful snapshot."
+            )
+        if rating != "unverifiable" and not any(
+            c.relation in SUPPORTING and c.anchor_status == "found" for c in archived
+        ):
+            raise ConflictError(
+                "A rating other than `unverifiable` needs a `supports` or `refutes` citation whose "
+                "quote was found in its archived source."
+            )
+        proposal = Proposal(claim_id=claim.id, rating=rating, summary=body["summary"], proposer_id=user.id)
+        self.session.add(proposal)
+        self.session.flush()
+        claim.pending_proposal_id = proposal.id
+        claim.proposal = proposal
+        label = self.scale[rating].label
+        return Outcome("in_review", body.get("note") or f"Proposed: {label}.")
+
+    def _approve(self, claim: Claim, user: User, body: dict) -> Outcome:
+        proposal = self._pending(claim)
+        if proposal.proposer_id == user.id:
+            raise ForbiddenError("You proposed this verdict; another reviewer must approve it.")
+        approvers = [a.approver_id for a in proposal.approvals]
+        if user.id in approvers:
+            raise ConflictError("You have approved this proposal already.")
+        correcting = claim.verdict_version > 0
+        publishes = len(approvers) + 1 >= self.approvals_required
+        if publishes and correcting and not body.get("correction_note"):
+            raise InvalidInputError(
+                "This approval publishes a correction: say what changed, for readers.",
+                {"correction_note": ["Required when a correction is published."]},
+            )
+        approval = Approval(proposal_id=proposal.id, approver_id=user.id)
+        self.session.add(approval)
+        proposal.approvals.append(approval)
+        if not publishes:
+            return Outcome("in_review", f"Approval {len(approvers) + 1} of {self.approvals_required}.")
+        verdict = Verdict(
+            claim_id=claim.id,
+            version=claim.verdict_version + 1,
+            rating=proposal.rating,
+            summary=proposal.summary,
+            proposer_id=proposal.proposer_id,
+            approvers=[*approvers, user.id],
+            proposed_at=proposal.created_at,
+            published_at=utcnow(),
+            correction_note=body.get("correction_note") if correcting else None,
+        )
+        self.session.add(verdict)
+        claim.verdicts.append(verdict)
+        claim.verdict_version, claim.rating = verdict.version, verdict.rating
+        claim.needs_review = False
+        claim.pending_proposal_id, claim.proposal = None, None
+        proposal.state = "published"
+        note = (
+            body.get("correction_note")
+            or body.get("note")
+            or f"Published: {self.scale[verdict.rating].label}."
+        )
+        return Outcome("published", note, verdict.version)
+
+    def _request_changes(self, claim: Claim, user: User, body: dict) -> Outcome:
+        self._set_aside(claim, "changes_requested")
+        return Outcome("researching")
+
+    def _correct(self, claim: Claim, user: User, body: dict) -> Outcome:
+        return Outcome("researching")
+
+    def _dismiss(self, claim: Claim, user: User, body: dict) -> Outcome:
+        if claim.verdict_version > 0:
+            raise ConflictError("This claim has a published verdict: correct it rather than dismiss it.")
+        note = body.get("note") or f"Dismissed: {body['reason'].replace('_', ' ')}."
+        if body["reason"] == "duplicate":
+            kept = self._duplicate_target(claim, user, body.get("duplicate_of"))
+            moved = self.claims.move_appearances(claim, kept)
+            claim.duplicate_of = kept.id
+            self.history.record(
+                kept,
+                user.id,
+                "duplicate_merged",
+                note=f"{claim.id} was dismissed as a duplicate of this claim; "
+                f"{moved} appearance(s) moved here.",
+            )
+            self.claims.touch(kept)
+            note = (
+                f"Duplicate of {kept.id}; {moved} appearance(s) moved there. {body.get('note') or ''}".strip()
+            )
+        elif body.get("duplicate_of"):
+            raise InvalidInputError(
+                "Only a duplicate has `duplicate_of`.", {"duplicate_of": ["Only with reason `duplicate`."]}
+            )
+        self._set_aside(claim, "dismissed")
+        return Outcome("dismissed", note)
+
+    def _reopen(self, claim: Claim, user: User, body: dict) -> Outcome:
+        claim.duplicate_of = None
+        return Outcome("submitted")
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _pending(self, claim: Claim) -> Proposal:
+        if claim.proposal is None:  # in_review always has one; a defect if not
+            raise ConflictError("There is no pending proposal to act on.")
+        return claim.proposal
+
+    def _set_aside(self, claim: Claim, state: str) -> None:
+        if claim.proposal is not None:
+            claim.proposal.state = state
+        claim.pending_proposal_id, claim.proposal = None, None
+
+    def _duplicate_target(self, claim: Claim, user: User, target_id: str | None) -> Claim:
+        if not target_id:
+            raise InvalidInputError(
+                "Name the claim this one duplicates.",
+                {"duplicate_of": ["Required when the reason is `duplicate`."]},
+            )
+        if target_id == claim.id:
+            raise InvalidInputError("A claim cannot duplicate itself.", {"duplicate_of": ["Itself."]})
+        try:
+            target = self.claims.get(target_id, user, lock=True)
+        except ClaimNotFound as exc:
+            raise InvalidInputError("No such claim.", {"duplicate_of": ["Unknown claim."]}) from exc
+        if target.status == "dismissed":
+            raise InvalidInputError(
+                "That claim is dismissed itself.", {"duplicate_of": ["Point at the claim that is kept."]}
+            )
+        return target
