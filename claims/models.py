@@ -192,3 +192,6 @@ class Verdict(SQLModel, table=True):
     proposed_at: datetime = Field(sa_type=UTCDateTime)
     published_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     correction_note: str | None = Field(default=None, sa_type=sa.Text)
+    # The citations as they stood when this version was approved: the public record of what it
+    # rests on, unchanged by later research on a correction.
+    evidence: list = Field(default_factory=list, sa_type=sa.JSON)

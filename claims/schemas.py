@@ -254,6 +254,13 @@ class RatingOut(Schema):
     color = fields.String()
 
 
+class EmbedOut(Schema):
+    html = fields.String(metadata={"description": "An <a> around the badge <img>, for web pages."})
+    markdown = fields.String()
+    badge_url = fields.String()
+    page_url = fields.String()
+
+
 class PossibleDuplicateOut(Schema):
     id = fields.String()
     text = fields.String()

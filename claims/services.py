@@ -210,6 +210,18 @@ class ClaimService:
         claims = list(self.session.scalars(_with_children(stmt)))
         return claims[:limit], len(claims) > limit
 
+    def badge_state(self, claim_id: str) -> tuple[str, str | None, int] | None:
+        """(status, rating, verdict_version) of a claim, from one indexed row; None if unknown."""
+        row = self.session.execute(
+            sa.select(Claim.status, Claim.rating, Claim.verdict_version).where(Claim.id == claim_id)
+        ).first()
+        return tuple(row) if row else None
+
+    def published(self, limit: int = 10_000) -> list[Claim]:
+        """Claims with a published verdict, newest first, with what their public pages show."""
+        stmt = select(Claim).where(PUBLIC).order_by(Claim.seq.desc()).limit(limit)
+        return list(self.session.scalars(_with_children(stmt)))
+
     def cites_publicly(self, source_id: str) -> bool:
         """Whether a published claim cites this source (its archive is then public too)."""
         stmt = (

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from claims.errors import ClaimNotFound, InvalidTransition, StaleClaim
-from claims.models import Approval, Claim, Proposal, Verdict
+from claims.models import Approval, Citation, Claim, Proposal, Verdict
 from claims.services import ClaimService, History
 from claims.workflow import BY_ACTION, RatingScale, allowed_actions
 from service.database import utcnow
@@ -150,6 +150,7 @@ class VerificationService:
             proposed_at=proposal.created_at,
             published_at=utcnow(),
             correction_note=body.get("correction_note") if correcting else None,
+            evidence=[_evidence(c) for c in claim.citations],
         )
         self.session.add(verdict)
         claim.verdicts.append(verdict)
@@ -230,3 +231,20 @@ class VerificationService:
                 "That claim is dismissed itself.", {"duplicate_of": ["Point at the claim that is kept."]}
             )
         return target
+
+
+def _evidence(citation: Citation) -> dict:
+    return {
+        "citation_id": citation.id,
+        "source_id": citation.source_id,
+        "relation": citation.relation,
+        "exact": citation.exact,
+        "prefix": citation.prefix,
+        "suffix": citation.suffix,
+        "locator": citation.locator,
+        "note": citation.note,
+        "anchor_status": citation.anchor_status,
+        "snapshot_id": citation.anchor_snapshot_id,
+        "start": citation.anchor_start,
+        "end": citation.anchor_end,
+    }

@@ -1,8 +1,11 @@
 """HTTP endpoints for claims: thin wrappers that validate, call one service method, and dump."""
 
+from flask import Response, json
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from claims.claimreview import claim_review
+from claims.errors import ClaimNotFound
 from claims.schemas import (
     AppearanceIn,
     CitationIn,
@@ -12,19 +15,21 @@ from claims.schemas import (
     ClaimPageOut,
     ClaimPatch,
     ClaimSubmitOut,
+    EmbedOut,
     HistoryOut,
     RatingOut,
     TransitionIn,
     TransitionOut,
 )
 from claims.services import ClaimFilters, ClaimService, DuplicateFinder, History
-from claims.workflow import TRANSITIONS
+from claims.workflow import TRANSITIONS, active_scale
 from service import db
-from service.app import desk
+from service.app import desk, settings
 from service.auth import current_user, require_role
 from service.http import if_match, next_link
 from service.jobs import capture_source
 from service.pagination import decode_cursor, encode_cursor
+from service.public import embed_snippets
 from service.urls import absolute
 
 blp = Blueprint(
@@ -185,6 +190,33 @@ def transition(body: dict, claim_id: str) -> tuple:
     expected = if_match()
     claim = desk().verification.apply(claim_id, current_user(), expected, body)
     return claim, 200, _headers(claim)
+
+
+@blp.route("/<claim_id>/claimreview")
+@blp.response(200, description="schema.org ClaimReview (JSON-LD) of the current verdict.")
+@blp.alt_response(404, description="Unknown, or nothing published yet.")
+@blp.doc(security=[{}, *BEARER])
+def claimreview(claim_id: str) -> Response:
+    """The claim's ClaimReview, as on its public page."""
+    claim = claims().get(claim_id, current_user())
+    review = claim_review(
+        claim,
+        absolute(f"/c/{claim.id}"),
+        settings().publisher_name,
+        settings().publisher_url or None,
+        active_scale(),
+    )
+    if review is None:
+        raise ClaimNotFound("Nothing is published on this claim yet.")
+    return Response(json.dumps(review), mimetype="application/ld+json")
+
+
+@blp.route("/<claim_id>/embed")
+@blp.response(200, EmbedOut)
+@blp.doc(security=[{}, *BEARER])
+def embed(claim_id: str) -> dict:
+    """HTML and Markdown snippets that show the claim's badge linked to its page."""
+    return embed_snippets(claims().get(claim_id, current_user()))
 
 
 meta = Blueprint("workflow", __name__, url_prefix="/api/v1", description="The workflow and rating scale.")

@@ -91,11 +91,13 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from claims.views import blp as claims_blp
     from claims.views import meta as workflow_blp
     from service.health import bp as health_bp
+    from service.public import bp as public_bp
     from sources.views import blp as sources_blp
 
     api.register_blueprint(claims_blp)
     api.register_blueprint(sources_blp)
     api.register_blueprint(workflow_blp)
+    app.register_blueprint(public_bp)
     app.register_blueprint(health_bp)
 
     @app.get("/api/docs/assets/<path:filename>")

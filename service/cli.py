@@ -226,12 +226,12 @@ def tokens_revoke(token_prefix: str) -> None:
 @main.command()
 def demo() -> None:
     """Load the example desk: claims from a real report on a U.N. resolution."""
-    from claims.demo import load_demo
+    from service.demo import load_demo
 
     settings = _settings()
     _migrate(settings)
     with _session(settings) as session:
-        result = load_demo(session)
+        result = load_demo(session, settings)
         session.commit()
     click.echo(f"Demo desk loaded: {result.created} new claims, {result.existing} already there.")
     click.echo(

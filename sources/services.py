@@ -142,11 +142,11 @@ class SourceService:
         rows = list(self.session.scalars(stmt.order_by(Source.id.desc()).limit(limit + 1)))
         return rows[:limit], len(rows) > limit
 
-    def snapshots_by_id(self, ids: set[str]) -> dict[str, Snapshot]:
-        """Snapshots by id, in one statement (for lists that show each source's latest)."""
+    def by_ids(self, ids: set[str]) -> list[Source]:
+        """Sources by id, in one statement."""
         if not ids:
-            return {}
-        return {s.id: s for s in self.session.scalars(select(Snapshot).where(Snapshot.id.in_(ids)))}
+            return []
+        return list(self.session.scalars(select(Source).where(Source.id.in_(ids))))
 
     def snapshots(self, source_id: str) -> list[Snapshot]:
         """Every capture of a source, newest first."""

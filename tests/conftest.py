@@ -6,6 +6,7 @@ because the service itself uses more than one transaction per request (idempoten
 claimed in their own) and the concurrency tests need real, separate connections.
 """
 
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -171,3 +172,70 @@ def set_status(engine: Engine, claim_id: str, status: str) -> None:
             sa.text("UPDATE claim SET status = :s, verdict_version = :v, rating = :r WHERE id = :id"),
             {"s": status, "v": version, "r": "false" if version else None, "id": claim_id},
         )
+
+
+# -- the workflow, for tests of what follows from it ------------------------------------------
+
+STATEMENT = (
+    b"Our government has participated as a co-sponsor of this resolution, "
+    b"the Foreign Ministry said in a statement sent to UPI.\n"
+)
+SUMMARY = "The Foreign Ministry's statement confirms that Seoul co-sponsored the resolution."
+
+
+@pytest.fixture
+def desk(client, make_user, submit):  # noqa: ANN001, ANN201
+    """A claim with an archived, found `supports` citation, and the people who work on it."""
+    people = {
+        "submitter": make_user("submitter"),
+        "alice": make_user("reviewer"),
+        "bob": make_user("reviewer"),
+        "carol": make_user("reviewer"),
+        "editor": make_user("editor"),
+    }
+    claim = submit("Seoul co-sponsored the resolution.", person=people["submitter"]).get_json()
+    source = client.post(
+        "/api/v1/sources/uploads",
+        data={"file": (io.BytesIO(STATEMENT), "statement.txt")},
+        headers=people["alice"].headers,
+        content_type="multipart/form-data",
+    ).get_json()
+    client.post(
+        f"/api/v1/claims/{claim['id']}/citations",
+        headers=people["alice"].headers,
+        json={
+            "source_id": source["id"],
+            "relation": "supports",
+            "quote": {"exact": "has participated as a co-sponsor of this resolution"},
+        },
+    )
+    return {"claim_id": claim["id"], "source_id": source["id"], **people}
+
+
+class Act:
+    """Sends transitions with the claim's current ETag (or a given one)."""
+
+    def __init__(self, client, claim_id: str) -> None:  # noqa: ANN001
+        self.client, self.claim_id = client, claim_id
+
+    def etag(self, person) -> str:  # noqa: ANN001
+        return self.client.get(f"/api/v1/claims/{self.claim_id}", headers=person.headers).get_json()["etag"]
+
+    def __call__(self, person, action: str, etag: str | None = None, **fields):  # noqa: ANN001, ANN204
+        headers = {**person.headers, "If-Match": etag or self.etag(person)}
+        return self.client.post(
+            f"/api/v1/claims/{self.claim_id}/transitions", headers=headers, json={"action": action, **fields}
+        )
+
+
+@pytest.fixture
+def act(client, desk) -> Act:  # noqa: ANN001
+    return Act(client, desk["claim_id"])
+
+
+def publish(act: Act, desk: dict, rating: str = "true") -> dict:
+    assert act(desk["alice"], "start_research").status_code == 200
+    assert act(desk["alice"], "propose", rating=rating, summary=SUMMARY).status_code == 200
+    response = act(desk["bob"], "approve")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()

@@ -59,6 +59,15 @@ def test_demo_loads_the_example_desk_once(run, client) -> None:  # noqa: ANN001
     texts = {c["text"] for c in items}
     assert "The United States was not among the countries sponsoring the resolution." in texts
     assert all(c["appearances"][0]["publisher"] == "UPI" for c in items)
+    # Every state a new user should see: published (one corrected), in review, researching, dismissed.
+    statuses = sorted(c["status"] for c in items)
+    assert statuses.count("published") == 2 and {"in_review", "researching", "dismissed"} <= set(statuses)
+    feed = client.get("/claimreview.json").get_json(force=True)["dataFeedElement"]
+    assert len(feed) == 2
+    corrected = next(c for c in items if len(c["verdicts"]) == 2)
+    assert corrected["verdict"]["correction_note"] and corrected["verdict"]["rating"] == "unverifiable"
+    page = client.get(f"/c/{corrected['id']}")
+    assert page.status_code == 200 and "Correction:" in page.get_data(as_text=True)
 
 
 def test_db_upgrade_is_idempotent(run) -> None:  # noqa: ANN001

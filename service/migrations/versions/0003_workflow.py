@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("proposed_at", service.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column("published_at", service.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column("correction_note", sa.Text(), nullable=True),
+        sa.Column("evidence", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["claim_id"], ["claim.id"], name=op.f("fk_verdict_claim_id_claim")),
         sa.ForeignKeyConstraint(["proposer_id"], ["user.id"], name=op.f("fk_verdict_proposer_id_user")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_verdict")),

@@ -1,0 +1,226 @@
+"""What publishers and readers see without a token: badges, claim pages, oEmbed, the feed.
+
+Badges are the hottest path: one indexed row, a rendered SVG cached in memory, a strong ETag.
+"""
+
+import hashlib
+import re
+from functools import lru_cache
+from html import escape
+from urllib.parse import urlencode, urlsplit
+
+from flask import Blueprint, Response, json, render_template, request
+
+from claims.claimreview import claim_review, data_feed
+from claims.errors import ClaimNotFound
+from claims.models import Claim
+from claims.schemas import rating_label
+from claims.workflow import active_scale
+from service.app import desk, settings
+from service.badges import DEFAULT_LABEL, STYLES, Badge, clean_label, render_svg
+from service.errors import problem
+from service.urls import absolute, public_base_url
+
+bp = Blueprint("public", __name__, static_folder="static", static_url_path="/static")
+
+GREY = "#9f9f9f"
+UNDER_REVIEW = "#007ec6"
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+    "form-action 'none'",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def badge_for(state: tuple[str, str | None, int] | None, label: str) -> Badge:
+    """What a claim's badge says: its published rating, or where it stands."""
+    if state is None:
+        return Badge(label, "not found", GREY)
+    status, rating, verdict_version = state
+    if verdict_version > 0 and rating is not None:
+        scale = active_scale()
+        if rating in scale:
+            return Badge(label, scale[rating].label, scale[rating].color)
+        return Badge(label, rating, GREY)
+    if status == "dismissed":
+        return Badge(label, "not rated", GREY)
+    return Badge(label, "under review", UNDER_REVIEW)
+
+
+@lru_cache(maxsize=4096)
+def _rendered(badge: Badge, style: str) -> tuple[bytes, str]:
+    svg = render_svg(badge, style).encode()
+    return svg, '"' + hashlib.sha256(svg).hexdigest()[:32] + '"'
+
+
+def _badge_args() -> tuple[str, str] | Response:
+    style = request.args.get("style", "flat")
+    if style not in STYLES:
+        return problem(422, f"style is one of {', '.join(STYLES)}.", errors={"style": ["Unknown style."]})
+    try:
+        label = clean_label(request.args.get("label"))
+    except ValueError as exc:
+        return problem(422, str(exc), errors={"label": [str(exc)]})
+    return style, label
+
+
+@bp.get("/badges/<claim_id>.svg")
+def badge_svg(claim_id: str) -> Response:
+    """The verdict badge: rating when published, `under review`, `not rated`, or `not found`."""
+    args = _badge_args()
+    if isinstance(args, Response):
+        return args
+    style, label = args
+    state = desk().claims.badge_state(claim_id)
+    svg, etag = _rendered(badge_for(state, label), style)
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={settings().badge_max_age}",
+        "X-Content-Type-Options": "nosniff",
+    }
+    status = 404 if state is None else 200
+    if status == 200 and etag in _if_none_match():
+        return Response(status=304, headers=headers)
+    return Response(svg, status=status, mimetype="image/svg+xml", headers=headers)
+
+
+@bp.get("/badges/<claim_id>.json")
+def badge_json(claim_id: str) -> Response:
+    """The badge in the shields.io endpoint schema, for shields.io's own renderer."""
+    args = _badge_args()
+    if isinstance(args, Response):
+        return args
+    _, label = args
+    state = desk().claims.badge_state(claim_id)
+    badge = badge_for(state, label)
+    body = {
+        "schemaVersion": 1,
+        "label": badge.label,
+        "message": badge.message,
+        "color": badge.color.lstrip("#"),
+        "cacheSeconds": settings().badge_max_age,
+    }
+    response = Response(json.dumps(body), status=404 if state is None else 200, mimetype="application/json")
+    response.headers["Cache-Control"] = f"public, max-age={settings().badge_max_age}"
+    return response
+
+
+def embed_snippets(claim: Claim) -> dict:
+    """HTML and Markdown that show the claim's badge linked to its page."""
+    page_url, badge_url = absolute(f"/c/{claim.id}"), absolute(f"/badges/{claim.id}.svg")
+    badge = badge_for((claim.status, claim.rating, claim.verdict_version), DEFAULT_LABEL)
+    svg, _ = _rendered(badge, "flat")
+    width = int(float(re.search(rb'width="([\d.]+)"', svg).group(1)))
+    alt = f"{badge.label}: {badge.message}"
+    html = (
+        f'<a href="{escape(page_url)}"><img src="{escape(badge_url)}" alt="{escape(alt)}" '
+        f'width="{width}" height="20"></a>'
+    )
+    markdown = f"[![{alt}]({badge_url})]({page_url})"
+    return {
+        "html": html,
+        "markdown": markdown,
+        "badge_url": badge_url,
+        "page_url": page_url,
+        "width": width,
+        "height": 20,
+    }
+
+
+def _if_none_match() -> set[str]:
+    header = request.headers.get("If-None-Match", "")
+    return {part.strip() for part in header.split(",") if part.strip()}
+
+
+def _public_claim(claim_id: str) -> Claim | None:
+    try:
+        return desk().claims.get(claim_id, None)  # None: as an anonymous reader sees it
+    except ClaimNotFound:
+        return None
+
+
+def _not_found_page() -> Response:
+    html = render_template("not_found.html", base_url=public_base_url.get())
+    return Response(html, status=404, mimetype="text/html", headers=PAGE_HEADERS)
+
+
+@bp.get("/c/<claim_id>")
+def claim_page(claim_id: str) -> Response:
+    """The public page of a published claim, with its ClaimReview."""
+    claim = _public_claim(claim_id)
+    if claim is None:
+        return _not_found_page()
+    verdict = claim.verdict
+    source_ids = {e["source_id"] for v in claim.verdicts for e in v.evidence}
+    sources = {s.id: s for s in desk().sources.by_ids(source_ids)}
+    page_url = absolute(f"/c/{claim.id}")
+    review = claim_review(
+        claim, page_url, settings().publisher_name, settings().publisher_url or None, active_scale()
+    )
+    checks = [s.last_checked_at for s in sources.values() if s.last_checked_at]
+    html = render_template(
+        "claim.html",
+        claim=claim,
+        verdict=verdict,
+        label_of=rating_label,
+        embed_html=embed_snippets(claim)["html"],
+        sources=sources,
+        last_checked=max(checks) if checks else None,
+        page_url=page_url,
+        badge_url=absolute(f"/badges/{claim.id}.svg"),
+        oembed_url=absolute("/oembed") + "?" + urlencode({"url": page_url, "format": "json"}),
+        claimreview_json=_script_safe_json(review),
+        publisher_name=settings().publisher_name,
+        snapshot_url=lambda e: absolute(
+            f"/api/v1/sources/{e['source_id']}/snapshots/{e['snapshot_id']}/content"
+        ),
+    )
+    return Response(html, mimetype="text/html", headers=PAGE_HEADERS)
+
+
+def _script_safe_json(value: object) -> str:
+    # Inside <script type="application/ld+json">: `</script>` in a claim must not end the block.
+    return json.dumps(value, ensure_ascii=False, indent=2).replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+@bp.get("/oembed")
+def oembed() -> Response:
+    """oEmbed 1.0 for claim pages: a `rich` response with the badge linked to the page."""
+    url, fmt = request.args.get("url", ""), request.args.get("format", "json")
+    if fmt != "json":
+        return problem(501, "Only format=json is offered.")
+    if not url:
+        return problem(400, "Give the page URL in `url`.")
+    ours, theirs = urlsplit(public_base_url.get()), urlsplit(url)
+    parts = theirs.path.strip("/").split("/")
+    if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc) or len(parts) != 2 or parts[0] != "c":
+        return problem(404, "That is not the URL of a claim page here.")
+    claim = _public_claim(parts[1])
+    if claim is None:
+        return problem(404, "No published claim at that URL.")
+    snippets = embed_snippets(claim)
+    body = {
+        "version": "1.0",
+        "type": "rich",
+        "title": claim.text,
+        "provider_name": settings().publisher_name,
+        "provider_url": settings().publisher_url or absolute("/"),
+        "html": snippets["html"],
+        "width": snippets["width"],
+        "height": snippets["height"],
+        "cache_age": settings().badge_max_age,
+    }
+    return Response(json.dumps(body), mimetype="application/json")
+
+
+@bp.get("/claimreview.json")
+def claimreview_feed() -> Response:
+    """Every published ClaimReview, as a schema.org DataFeed."""
+    scale, name, url = active_scale(), settings().publisher_name, settings().publisher_url or None
+    claims = desk().claims.published()
+    reviews = [claim_review(c, absolute(f"/c/{c.id}"), name, url, scale) for c in claims]
+    modified = max((c.verdict.published_at for c in claims), default=None)
+    response = Response(json.dumps(data_feed(reviews, modified)), mimetype="application/ld+json")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
