@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from service.badge_widths import BOLD_ASCII, BOLD_LATIN1, REGULAR_ASCII, REGULAR_LATIN1, UNITS_PER_EM
+from service.badge_widths import BOLD, REGULAR, UNITS_PER_EM
 
 STYLES = ("flat", "flat-square", "for-the-badge")
 DEFAULT_LABEL = "fact-check"
@@ -25,7 +25,6 @@ FONT_FAMILY = "Verdana,Geneva,DejaVu Sans,sans-serif"
 WIDE_EM = 1.0  # CJK, Hangul, kana, fullwidth forms and the widest spaces
 EMOJI_EM = 1.2  # colour emoji fonts draw wider than an em
 OTHER_EM = {False: 0.85, True: 0.95}  # DejaVu Sans outside Latin-1 averages 0.72 em (0.78 bold)
-RTL_EM = {False: 0.65, True: 0.7}  # Hebrew letters average 0.52 em in DejaVu Sans, the widest 0.71 em
 # Joined scripts (see _JOINED_BLOCKS) are scaled to their box rather than spaced, so a generous estimate
 # would stretch the glyphs: this one is a little above a joined Arabic letter (0.61 em in DejaVu Sans) and a
 # Devanagari letter (0.55 em in Noto Sans Devanagari).
@@ -198,10 +197,9 @@ def _measure(text: str, spec: _Style, bold: bool) -> float:
 def _advance(char: str, bold: bool) -> float:
     """Advance of one code point in em: the font table, else a generous estimate by kind of character."""
     point = ord(char)
-    if 0x20 <= point <= 0x7E:
-        return (BOLD_ASCII if bold else REGULAR_ASCII)[point - 0x20] / UNITS_PER_EM
-    if 0xA0 <= point <= 0xFF:
-        return (BOLD_LATIN1 if bold else REGULAR_LATIN1)[point - 0xA0] / UNITS_PER_EM
+    for first, widths in (BOLD if bold else REGULAR).items():
+        if first <= point < first + len(widths):
+            return widths[point - first] / UNITS_PER_EM
     category = unicodedata.category(char)
     if category in ("Mn", "Me", "Cf"):  # combining marks, joiners, bidi marks, tags: drawn on a neighbour
         return 0.0
@@ -209,8 +207,6 @@ def _advance(char: str, bold: bool) -> float:
         return EMOJI_EM
     if _joins(char):
         return JOINED_EM[bold]
-    if unicodedata.bidirectional(char) == "R":
-        return RTL_EM[bold]
     if unicodedata.east_asian_width(char) in ("W", "F") or category == "Zs":
         return WIDE_EM
     decomposed = unicodedata.normalize("NFD", char)
