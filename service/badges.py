@@ -69,6 +69,8 @@ class _Style:
     font_size: float
     padding: int  # between a text and the edges of its half
     baseline: float
+    # Added to the measured width only: textLength then spreads the letters. A letter-spacing attribute
+    # as well would put Chromium's trailing spacing inside textLength and pull the text off centre.
     letter_spacing: float
     uppercase: bool
     bold_message: bool

@@ -13,6 +13,7 @@ from claims.services import ClaimService, DuplicateFinder, History
 from claims.verification import VerificationService
 from claims.workflow import RatingScale, load_scale
 from service.config import Settings
+from service.webhooks import models as _webhook_tables  # noqa: F401 - tables the outbox writes
 from sources.blobs import BlobStore
 from sources.fetcher import SafeFetcher
 from sources.netpolicy import AddressPolicy

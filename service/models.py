@@ -24,6 +24,10 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # For the reviewer desk's sign-in (argon2); API clients use tokens.
+    password_hash: str | None = Field(default=None, max_length=200)
+    failed_logins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Token(SQLModel, table=True):

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 import claims.models  # noqa: F401 - registers the tables on SQLModel.metadata
 import service.models  # noqa: F401
+import service.webhooks.models  # noqa: F401
 from service.migrate import include_object
 
 target_metadata = SQLModel.metadata

@@ -1,14 +1,15 @@
 -- badge_get.lua: wrk script for the badge benchmark (GET /badges/{claim_id}.svg).
 --
 --   wrk -t2 -c64 -d10s --latency -s tests/bench/badge_get.lua http://127.0.0.1:PORT/badges \
---       -- IDS_FILE EXPECT [SEQUENCE_FILE]
+--       -- IDS_FILE EXPECT [SEQUENCE_FILE THREADS]
 --
 -- IDS_FILE is written by tests/bench/badges.py: one line "claim_id<TAB>etag" per published claim.
 -- Which id each request asks for:
 --   * without SEQUENCE_FILE, a uniformly random one (a fixed seed per thread);
 --   * with SEQUENCE_FILE (one 1-based line number of IDS_FILE per line, Zipf-distributed draws
---     made in Python), the next one in that sequence; thread n starts at (n - 1) / threads of
---     the way through, so the threads do not repeat each other, and wraps around at the end.
+--     made in Python), the next one in that sequence; thread n of THREADS (wrk's -t) starts
+--     (n - 1) / THREADS of the way through, so the threads do not repeat each other's requests,
+--     and wraps around at the end.
 -- EXPECT is the status every answer should have: 200, or 304, in which case every request
 -- sends `If-None-Match` with the ETag of the id it asks for.
 -- done() prints one line "WRK_JSON {...}" that tests/bench/intake.py's run_wrk reads; its
@@ -21,7 +22,6 @@ local thread_count = 0
 function setup(thread)
    thread_count = thread_count + 1
    thread:set("thread_id", thread_count)
-   thread:set("thread_total", 0) -- filled in below, once every thread exists
    table.insert(threads, thread)
 end
 
@@ -48,7 +48,6 @@ function init(args)
          local n = tonumber(line)
          if n then sequence[#sequence + 1] = n end
       end
-      -- wrk starts the threads with ids 1..N in order; N is -t, passed as args[4].
       local total = tonumber(args[4]) or 1
       position = math.floor((thread_id - 1) * #sequence / total)
    end
