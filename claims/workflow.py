@@ -5,6 +5,7 @@
 """
 
 import json
+import re
 import tomllib
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -162,7 +163,7 @@ class RatingScale:
                 raise RatingScaleError(f"FACTDESK_RATING_SCALE: rating {i} needs a key (a-z, _) and a label.")
             if value is not None and (not isinstance(value, int) or not 1 <= value <= 5):
                 raise RatingScaleError(f"FACTDESK_RATING_SCALE: {key}: value must be 1 to 5 or null.")
-            if not (isinstance(color, str) and len(color) == 7 and color.startswith("#")):
+            if not (isinstance(color, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", color)):
                 raise RatingScaleError(f"FACTDESK_RATING_SCALE: {key}: color must look like #1a2b3c.")
             ratings.append(Rating(key, label, value, color))
         if len({r.key for r in ratings}) != len(ratings):
