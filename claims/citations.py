@@ -4,6 +4,7 @@
 capture, so a quote that disappears from its source is flagged rather than silently moved.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -33,12 +34,18 @@ class CitationService:
     """Adds, removes and re-anchors citations, writing each change to the claim's history."""
 
     def __init__(
-        self, session: Session, claims: ClaimService, sources: SourceService, history: History
+        self,
+        session: Session,
+        claims: ClaimService,
+        sources: SourceService,
+        history: History,
+        notify: Callable[[str, Claim], None] = lambda event, claim: None,
     ) -> None:
         self.session = session
         self.claims = claims
         self.sources = sources
         self.history = history
+        self.notify = notify  # e.g. the webhook outbox: called in the same transaction
 
     def add(self, claim_id: str, user: User, data: dict) -> Cited:
         """Cite `data["source_id"]` or `data["url"]` (added as a source if new) with a quote."""
@@ -100,6 +107,7 @@ class CitationService:
             return []
         citations = list(self.session.scalars(select(Citation).where(Citation.source_id == source_id)))
         touched: dict[str, Claim] = {}
+        flagged: set[str] = set()
         for citation in citations:
             before = (citation.anchor_status, citation.anchor_snapshot_id, citation.anchor_start)
             if citation.anchor_status in ("pending", "not_found"):
@@ -110,8 +118,9 @@ class CitationService:
                 claim = touched.get(citation.claim_id) or self._claim(citation.claim_id)
                 touched[claim.id] = claim
                 if citation.anchor_status == "source_changed" and before[0] == "found":
-                    if claim.status == "published":
+                    if claim.verdict_version > 0:
                         claim.needs_review = True
+                        flagged.add(claim.id)
                     self.history.record(
                         claim,
                         None,
@@ -120,6 +129,8 @@ class CitationService:
                     )
         for claim in touched.values():
             self.claims.touch(claim)
+            if claim.id in flagged:
+                self.notify("claim.source_changed", claim)
         return list(touched)
 
     def _claim(self, claim_id: str) -> Claim:

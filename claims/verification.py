@@ -23,11 +23,16 @@ SUPPORTING = ("supports", "refutes")
 
 @dataclass
 class Outcome:
-    """What a handler did, for the history event."""
+    """What a handler did, for the history event (and the event subscribers hear of)."""
 
     to_status: str
     note: str | None = None
     verdict_version: int | None = None
+    event: str | None = None
+
+
+def _ignore(event: str, claim: Claim) -> None:
+    """The default event sink: nobody listens."""
 
 
 class VerificationService:
@@ -38,12 +43,14 @@ class VerificationService:
         history: History,
         scale: RatingScale,
         approvals_required: int = 1,
+        notify: Callable[[str, Claim], None] = _ignore,
     ) -> None:
         self.session = session
         self.claims = claims
         self.history = history
         self.scale = scale
         self.approvals_required = approvals_required
+        self.notify = notify  # e.g. the webhook outbox: called in the same transaction
 
     def apply(self, claim_id: str, user: User, expected: list[str], body: dict) -> Claim:
         """Apply `body["action"]` to the claim at the version the caller read."""
@@ -81,6 +88,8 @@ class VerificationService:
             verdict_version=outcome.verdict_version,
         )
         self.claims.touch(claim)
+        if outcome.event:
+            self.notify(outcome.event, claim)
         return claim
 
     # -- one handler per action ---------------------------------------------------------------
@@ -163,7 +172,8 @@ class VerificationService:
             or body.get("note")
             or f"Published: {self.scale[verdict.rating].label}."
         )
-        return Outcome("published", note, verdict.version)
+        event = "claim.published" if verdict.version == 1 else "claim.corrected"
+        return Outcome("published", note, verdict.version, event)
 
     def _request_changes(self, claim: Claim, user: User, body: dict) -> Outcome:
         self._set_aside(claim, "changes_requested")

@@ -26,7 +26,7 @@ from claims.workflow import TRANSITIONS, active_scale
 from service import db
 from service.app import desk, settings
 from service.auth import current_user, require_role
-from service.http import if_match, next_link
+from service.http import Annotated, if_match, next_link
 from service.jobs import capture_source
 from service.pagination import decode_cursor, encode_cursor
 from service.public import embed_snippets
@@ -50,17 +50,6 @@ def _headers(claim: object, *, location: bool = False) -> dict[str, str]:
     if location:
         headers["Location"] = absolute(f"/api/v1/claims/{claim.id}")  # type: ignore[attr-defined]
     return headers
-
-
-class _Submitted:
-    """A claim plus the near-duplicates found when it was submitted, for ClaimSubmitOut."""
-
-    def __init__(self, claim: object, possible_duplicates: list) -> None:
-        self._claim = claim
-        self.possible_duplicates = possible_duplicates
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._claim, name)
 
 
 @blp.route("")
@@ -101,7 +90,9 @@ class Claims(MethodView):
         with db.reading():  # SQLite: the look-up runs before, not inside, the write lock
             duplicates = claims().possible_duplicates(data["text"])
         result = claims().submit(current_user(), data, duplicates)
-        body = _Submitted(result.claim, result.possible_duplicates[: DuplicateFinder.LIMIT])
+        body = Annotated(
+            result.claim, possible_duplicates=result.possible_duplicates[: DuplicateFinder.LIMIT]
+        )
         return body, 201 if result.created else 200, _headers(result.claim, location=True)
 
 

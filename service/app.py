@@ -92,11 +92,13 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from claims.views import meta as workflow_blp
     from service.health import bp as health_bp
     from service.public import bp as public_bp
+    from service.webhooks.views import blp as webhooks_blp
     from sources.views import blp as sources_blp
 
     api.register_blueprint(claims_blp)
     api.register_blueprint(sources_blp)
     api.register_blueprint(workflow_blp)
+    api.register_blueprint(webhooks_blp)
     app.register_blueprint(public_bp)
     app.register_blueprint(health_bp)
 
@@ -133,6 +135,8 @@ def _register_lifecycle(app: Flask, settings: Settings) -> None:
             return response
         try:
             idempotency.finish(response)
+            if "desk" in g:  # events the request wrote to the webhook outbox go out once committed
+                db.after_commit(lambda: jobs.queue_deliveries(g.desk.pending_deliveries))
             db.commit()
         except Exception as exc:  # the work is not stored: say so, never pretend success
             db.rollback()

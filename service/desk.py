@@ -3,6 +3,8 @@
 `Desk(session, settings).claims` etc. is the one place that knows how services are built.
 """
 
+from collections.abc import Callable
+from datetime import datetime
 from functools import cached_property
 
 from sqlalchemy.orm import Session
@@ -13,7 +15,9 @@ from claims.services import ClaimService, DuplicateFinder, History
 from claims.verification import VerificationService
 from claims.workflow import RatingScale, load_scale
 from service.config import Settings
-from service.webhooks import models as _webhook_tables  # noqa: F401 - tables the outbox writes
+from service.database import utcnow
+from service.webhooks.sender import WebhookSender
+from service.webhooks.services import DeliveryService, Outbox, WebhookService
 from sources.blobs import BlobStore
 from sources.fetcher import SafeFetcher
 from sources.netpolicy import AddressPolicy
@@ -48,7 +52,7 @@ class Desk:
     @cached_property
     def captures(self) -> CaptureService:
         fetcher = SafeFetcher(
-            policy=AddressPolicy(self.settings.fetch_allowed_networks),
+            policy=self.policy,
             tmp_dir=self.blobs.temp_dir(),
             max_bytes=self.settings.capture_max_bytes,
         )
@@ -57,7 +61,12 @@ class Desk:
     @cached_property
     def verification(self) -> VerificationService:
         return VerificationService(
-            self.session, self.claims, self.history, self.scale, self.settings.approvals_required
+            self.session,
+            self.claims,
+            self.history,
+            self.scale,
+            self.settings.approvals_required,
+            notify=self.outbox.emit,
         )
 
     @cached_property
@@ -66,4 +75,25 @@ class Desk:
 
     @cached_property
     def citations(self) -> CitationService:
-        return CitationService(self.session, self.claims, self.sources, self.history)
+        return CitationService(self.session, self.claims, self.sources, self.history, notify=self.outbox.emit)
+
+    @cached_property
+    def policy(self) -> AddressPolicy:
+        """The public-address rule, for captures and webhook targets alike."""
+        return AddressPolicy(self.settings.fetch_allowed_networks)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(self.session)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        return WebhookService(self.session, self.policy)
+
+    @property
+    def pending_deliveries(self) -> list[str]:
+        """Deliveries this unit of work wrote to the outbox, to hand to the worker after commit."""
+        return self.__dict__["outbox"].created if "outbox" in self.__dict__ else []
+
+    def deliveries(self, now: Callable[[], datetime] = utcnow) -> DeliveryService:
+        return DeliveryService(self.session, WebhookSender(self.policy), now=now)

@@ -25,3 +25,14 @@ def next_link(cursor: str | None) -> dict[str, str]:
     args = request.args.to_dict()
     args["cursor"] = cursor
     return {"Link": f'<{absolute(request.path)}?{urlencode(args)}>; rel="next"'}
+
+
+class Annotated:
+    """An object plus a few extra attributes, for schemas that dump both (`Annotated(claim, x=…)`)."""
+
+    def __init__(self, target: object, **extra: object) -> None:
+        self._target = target
+        self.__dict__.update(extra)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._target, name)

@@ -60,6 +60,7 @@ def run_capture(source_id: str) -> None:
         report = desk.captures.capture(source_id)
         changed = desk.citations.reanchor_source(source_id, report)
         session.commit()
+    queue_deliveries(desk.outbox.created)
     log.info("captured %s: %s (%d claims updated)", source_id, report.snapshot.outcome, len(changed))
 
 
@@ -84,3 +85,33 @@ def recheck_sources(older_than: timedelta | None = None) -> int:
 def recheck_due_sources() -> None:
     """Every 15 minutes, queue the sources whose last check is older than FACTDESK_RECHECK_HOURS."""
     recheck_sources()
+
+
+def queue_deliveries(delivery_ids: list[str]) -> None:
+    """Hand committed outbox rows to the worker (the periodic sweep catches any that get lost)."""
+    for delivery_id in delivery_ids:
+        deliver_webhook(delivery_id)
+
+
+def run_delivery(delivery_id: str) -> None:
+    """Attempt one delivery and, if it failed, schedule the retry."""
+    with Session(_engine(), expire_on_commit=False) as session:
+        outcome = Desk(session, _runtime["settings"]).deliveries().attempt(delivery_id)
+        session.commit()
+    if outcome and outcome.sent and outcome.delivery.state == "pending" and outcome.delivery.next_attempt_at:
+        deliver_webhook.schedule((delivery_id,), eta=outcome.delivery.next_attempt_at)
+
+
+@huey.task()
+def deliver_webhook(delivery_id: str) -> None:
+    """Queue one webhook delivery."""
+    run_delivery(delivery_id)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def deliver_due_webhooks() -> None:
+    """Every minute, send what is due: retries, and deliveries a crashed worker left behind."""
+    with Session(_engine()) as session:
+        due = Desk(session, _runtime["settings"]).deliveries().due(limit=500)
+    for delivery_id in due:
+        run_delivery(delivery_id)

@@ -1,0 +1,85 @@
+"""Sends one webhook request to a checked public address (the capture rule), 15 s at most.
+
+Like the source fetcher, it connects to the address it checked (no DNS rebinding) while TLS
+verifies the real host name, follows no redirects, and never raises for network failures.
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from service.database import utcnow
+from sources.errors import CaptureRefused
+from sources.netpolicy import AddressPolicy
+
+TIMEOUT_SECONDS = 15.0
+
+
+@dataclass
+class SendResult:
+    ok: bool
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    retry_after: timedelta | None = None
+
+
+class WebhookSender:
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        timeout: float = TIMEOUT_SECONDS,
+        user_agent: str = "Factdesk-Webhooks/0.1",
+    ) -> None:
+        self.policy = policy
+        self.timeout = timeout
+        self.user_agent = user_agent
+
+    def send(self, url: str, body: str, headers: dict[str, str]) -> SendResult:
+        """POST `body`; a 2xx is success, anything else (or no answer) a failure to retry."""
+        started = time.monotonic()
+        try:
+            _, port, host = self.policy.check_url(url)
+            address = self.policy.resolve(host, port)[0]
+        except CaptureRefused as exc:
+            return SendResult(False, None, exc.detail, 0)
+        target = httpx.URL(url)
+        try:
+            with httpx.Client(trust_env=False, follow_redirects=False, timeout=self.timeout) as client:
+                request = client.build_request(
+                    "POST",
+                    target.copy_with(host=address),
+                    content=body.encode(),
+                    headers={**headers, "Host": target.netloc.decode("ascii"), "User-Agent": self.user_agent},
+                    extensions={"sni_hostname": host},
+                )
+                response = client.send(request)
+                response.read()
+        except httpx.TimeoutException:
+            return SendResult(False, None, f"No answer within {self.timeout:g} s.", _ms(started))
+        except httpx.HTTPError as exc:
+            return SendResult(
+                False, None, f"Could not deliver: {type(exc).__name__}: {exc}"[:500], _ms(started)
+            )
+        ok = 200 <= response.status_code < 300
+        error = None if ok else f"The endpoint answered {response.status_code}."
+        return SendResult(ok, response.status_code, error, _ms(started), _retry_after(response))
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _retry_after(response: httpx.Response) -> timedelta | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return timedelta(seconds=int(value.strip()))
+    try:
+        return max(parsedate_to_datetime(value) - utcnow(), timedelta(0))
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,92 @@
+"""HTTP endpoints for webhooks (admins): endpoints, secrets and the delivery log."""
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from service.app import desk
+from service.auth import current_user, require_role
+from service.http import Annotated
+from service.urls import absolute
+from service.webhooks.schemas import (
+    DeliveryListOut,
+    WebhookIn,
+    WebhookListOut,
+    WebhookOut,
+    WebhookPatch,
+    WebhookSecretOut,
+)
+
+blp = Blueprint(
+    "webhooks",
+    __name__,
+    url_prefix="/api/v1/webhooks",
+    description="Notifications to publishers when verdicts change (Standard Webhooks).",
+)
+BEARER = [{"bearerAuth": []}]
+
+
+@blp.route("")
+class Webhooks(MethodView):
+    @require_role("admin")
+    @blp.response(200, WebhookListOut)
+    @blp.doc(security=BEARER)
+    def get(self) -> dict:
+        """Every endpoint (secrets are never shown again)."""
+        return {"items": desk().webhooks.all()}
+
+    @require_role("admin")
+    @blp.arguments(WebhookIn)
+    @blp.response(201, WebhookSecretOut, description="The endpoint and its secret, shown only now.")
+    @blp.doc(security=BEARER)
+    def post(self, data: dict) -> tuple:
+        """Subscribe a URL (public addresses only, like captures) to claim events."""
+        webhook = desk().webhooks.create(current_user().id, data["url"], data["events"])
+        return webhook, 201, {"Location": absolute(f"/api/v1/webhooks/{webhook.id}")}
+
+
+@blp.route("/<webhook_id>")
+class WebhookItem(MethodView):
+    @require_role("admin")
+    @blp.response(200, WebhookOut)
+    @blp.doc(security=BEARER)
+    def get(self, webhook_id: str) -> object:
+        """One endpoint."""
+        return desk().webhooks.get(webhook_id)
+
+    @require_role("admin")
+    @blp.arguments(WebhookPatch)
+    @blp.response(200, WebhookOut)
+    @blp.doc(security=BEARER)
+    def patch(self, changes: dict, webhook_id: str) -> object:
+        """Pause or resume, or change the URL or events."""
+        return desk().webhooks.update(webhook_id, changes)
+
+    @require_role("admin")
+    @blp.response(204)
+    @blp.doc(security=BEARER)
+    def delete(self, webhook_id: str) -> Response:
+        """Remove the endpoint and its delivery log."""
+        desk().webhooks.delete(webhook_id)
+        return Response(status=204)
+
+
+@blp.route("/<webhook_id>/rotate", methods=["POST"])
+@require_role("admin")
+@blp.response(
+    200, WebhookSecretOut, description="The new secret, shown only now; the old one signs too for 24 hours."
+)
+@blp.doc(security=BEARER)
+def rotate(webhook_id: str) -> object:
+    """Rotate the signing secret."""
+    return desk().webhooks.rotate(webhook_id)
+
+
+@blp.route("/<webhook_id>/deliveries")
+@require_role("admin")
+@blp.response(200, DeliveryListOut)
+@blp.doc(security=BEARER)
+def deliveries(webhook_id: str) -> dict:
+    """The newest deliveries, each with every attempt."""
+    rows = desk().webhooks.deliveries(webhook_id)
+    return {"items": [Annotated(d, attempt_log=attempts) for d, attempts in rows]}
