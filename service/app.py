@@ -99,7 +99,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(sources_blp)
     api.register_blueprint(workflow_blp)
     api.register_blueprint(webhooks_blp)
-    app.register_blueprint(public_bp)
+    api.register_blueprint(public_bp)
     app.register_blueprint(health_bp)
 
     @app.get("/api/docs/assets/<path:filename>")

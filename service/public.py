@@ -9,7 +9,8 @@ from functools import lru_cache
 from html import escape
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, Response, json, render_template, request
+from flask import Response, json, render_template, request
+from flask_smorest import Blueprint
 
 from claims.claimreview import claim_review, data_feed
 from claims.errors import ClaimNotFound
@@ -21,7 +22,16 @@ from service.badges import DEFAULT_LABEL, STYLES, Badge, clean_label, render_svg
 from service.errors import problem
 from service.urls import absolute, public_base_url
 
-bp = Blueprint("public", __name__, static_folder="static", static_url_path="/static")
+bp = Blueprint(
+    "public",
+    __name__,
+    static_folder="static",
+    static_url_path="/static",
+    description="Public output for readers and publishers: no token needed.",
+)
+SVG = {"image/svg+xml": {"schema": {"type": "string"}}}
+HTML = {"text/html": {"schema": {"type": "string"}}}
+JSON_LD = {"application/ld+json": {"schema": {"type": "object"}}}
 
 GREY = "#9f9f9f"
 UNDER_REVIEW = "#007ec6"
@@ -65,7 +75,23 @@ def _badge_args() -> tuple[str, str] | Response:
     return style, label
 
 
-@bp.get("/badges/<claim_id>.svg")
+@bp.route("/badges/<claim_id>.svg")
+@bp.doc(
+    parameters=[
+        {
+            "in": "query",
+            "name": "style",
+            "schema": {"type": "string", "enum": ["flat", "flat-square", "for-the-badge"]},
+        },
+        {"in": "query", "name": "label", "schema": {"type": "string", "maxLength": 40}},
+    ],
+    responses={
+        "200": {"description": "The badge, with a strong ETag.", "content": SVG},
+        "304": {"description": "Not modified (If-None-Match)."},
+        "404": {"description": "A grey `not found` badge.", "content": SVG},
+        "422": {"description": "Unknown style, or a label that is too long or has control characters."},
+    },
+)
 def badge_svg(claim_id: str) -> Response:
     """The verdict badge: rating when published, `under review`, `not rated`, or `not found`."""
     args = _badge_args()
@@ -85,7 +111,13 @@ def badge_svg(claim_id: str) -> Response:
     return Response(svg, status=status, mimetype="image/svg+xml", headers=headers)
 
 
-@bp.get("/badges/<claim_id>.json")
+@bp.route("/badges/<claim_id>.json")
+@bp.doc(
+    responses={
+        "200": {"description": "shields.io endpoint schema."},
+        "404": {"description": "Unknown claim (a `not found` badge)."},
+    }
+)
 def badge_json(claim_id: str) -> Response:
     """The badge in the shields.io endpoint schema, for shields.io's own renderer."""
     args = _badge_args()
@@ -145,7 +177,13 @@ def _not_found_page() -> Response:
     return Response(html, status=404, mimetype="text/html", headers=PAGE_HEADERS)
 
 
-@bp.get("/c/<claim_id>")
+@bp.route("/c/<claim_id>")
+@bp.doc(
+    responses={
+        "200": {"description": "The claim's page, with ClaimReview JSON-LD.", "content": HTML},
+        "404": {"description": "Not published (an HTML page).", "content": HTML},
+    }
+)
 def claim_page(claim_id: str) -> Response:
     """The public page of a published claim, with its ClaimReview."""
     claim = _public_claim(claim_id)
@@ -184,7 +222,19 @@ def _script_safe_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-@bp.get("/oembed")
+@bp.route("/oembed")
+@bp.doc(
+    parameters=[
+        {"in": "query", "name": "url", "required": True, "schema": {"type": "string"}},
+        {"in": "query", "name": "format", "schema": {"type": "string", "enum": ["json"]}},
+    ],
+    responses={
+        "200": {"description": "oEmbed 1.0 `rich`."},
+        "400": {"description": "No url."},
+        "404": {"description": "Not a published claim page here."},
+        "501": {"description": "format=xml."},
+    },
+)
 def oembed() -> Response:
     """oEmbed 1.0 for claim pages: a `rich` response with the badge linked to the page."""
     url, fmt = request.args.get("url", ""), request.args.get("format", "json")
@@ -214,7 +264,8 @@ def oembed() -> Response:
     return Response(json.dumps(body), mimetype="application/json")
 
 
-@bp.get("/claimreview.json")
+@bp.route("/claimreview.json")
+@bp.doc(responses={"200": {"description": "schema.org DataFeed of ClaimReview.", "content": JSON_LD}})
 def claimreview_feed() -> Response:
     """Every published ClaimReview, as a schema.org DataFeed."""
     scale, name, url = active_scale(), settings().publisher_name, settings().publisher_url or None

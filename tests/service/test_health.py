@@ -43,6 +43,17 @@ def test_openapi_document_is_3_1_and_lists_the_claims_api(client) -> None:  # no
     post = spec["paths"]["/api/v1/claims"]["post"]
     assert {"201", "200", "422"} <= set(post["responses"])
     assert "bearerAuth" in spec["components"]["securitySchemes"]
+    public = {
+        "/badges/{claim_id}.svg",
+        "/badges/{claim_id}.json",
+        "/c/{claim_id}",
+        "/oembed",
+        "/claimreview.json",
+    }
+    assert public <= set(spec["paths"])
+    assert {"200", "304", "404", "422"} <= set(spec["paths"]["/badges/{claim_id}.svg"]["get"]["responses"])
+    transitions = spec["paths"]["/api/v1/claims/{claim_id}/transitions"]["post"]["responses"]
+    assert {"200", "403", "409", "412", "422", "428"} <= set(transitions)
 
 
 def test_docs_page_uses_only_assets_served_here(client) -> None:  # noqa: ANN001
