@@ -132,7 +132,10 @@ def http_exception_problem(error: HTTPException) -> Response:
 
 def domain_problem(error: DomainError) -> Response:
     """Problem details for a domain exception, by the family it belongs to."""
-    status = next(s for cls, s in _STATUS_BY_ERROR if isinstance(error, cls))
+    status = next((s for cls, s in _STATUS_BY_ERROR if isinstance(error, cls)), None)
+    if status is None:  # a domain error no family claims: a defect, not the client's fault
+        log.error("unmapped domain error %s: %s", type(error).__name__, error.detail)
+        return problem(500, "Something went wrong on our side; it has been logged.")
     extra = dict(error.extra)
     if isinstance(error, InvalidInputError) and error.errors:
         extra["errors"] = error.errors

@@ -12,7 +12,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from service.database import utcnow
-from sources.errors import CaptureRefused
+from sources.errors import CaptureFailed, CaptureRefused
 from sources.netpolicy import AddressPolicy
 
 TIMEOUT_SECONDS = 15.0
@@ -44,7 +44,7 @@ class WebhookSender:
         try:
             _, port, host = self.policy.check_url(url)
             address = self.policy.resolve(host, port)[0]
-        except CaptureRefused as exc:
+        except (CaptureRefused, CaptureFailed) as exc:
             return SendResult(False, None, exc.detail, 0)
         target = httpx.URL(url)
         try:

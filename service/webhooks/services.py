@@ -23,7 +23,7 @@ from service.exceptions import InvalidInputError, NotFoundError
 from service.urls import absolute
 from service.webhooks.models import EVENTS, Attempt, Delivery, Webhook
 from service.webhooks.sender import SendResult, WebhookSender
-from sources.errors import CaptureRefused
+from sources.errors import CaptureFailed, CaptureRefused
 from sources.netpolicy import AddressPolicy
 
 # Standard Webhooks' suggested schedule: after the 1st failure wait ~5 s, then 5 min, … 24 h.
@@ -134,7 +134,7 @@ class WebhookService:
         try:
             _, port, host = self.policy.check_url(url)
             self.policy.resolve(host, port)
-        except CaptureRefused as exc:
+        except (CaptureRefused, CaptureFailed) as exc:  # not allowed, or its name does not resolve
             raise InvalidInputError(exc.detail, {"url": [exc.detail]}) from exc
 
 

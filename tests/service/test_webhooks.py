@@ -258,3 +258,8 @@ def test_source_changed_is_announced_for_published_claims(
     hooks = [json.loads(body) for headers, body in received(httpserver) if headers.get("Webhook-Id")]
     assert [h["type"] for h in hooks] == ["claim.source_changed"]
     assert hooks[0]["data"]["needs_review"] is True
+
+
+def test_a_target_whose_name_does_not_resolve_is_422(client, admin) -> None:  # noqa: ANN001
+    response = create(client, admin, "https://no-such-host.invalid/hook")
+    assert response.status_code == 422 and "resolve" in response.get_json()["errors"]["url"][0]
