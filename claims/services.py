@@ -163,6 +163,7 @@ class ClaimService:
         self.history = history
         self.duplicates = duplicates
         self.search = search
+        self.touched: set[str] = set()  # claims this unit of work changed (caches forget them)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -212,10 +213,7 @@ class ClaimService:
 
     def badge_state(self, claim_id: str) -> tuple[str, str | None, int] | None:
         """(status, rating, verdict_version) of a claim, from one indexed row; None if unknown."""
-        row = self.session.execute(
-            sa.select(Claim.status, Claim.rating, Claim.verdict_version).where(Claim.id == claim_id)
-        ).first()
-        return tuple(row) if row else None
+        return read_badge_state(self.session.connection(), claim_id)
 
     def published(self, limit: int = 10_000) -> list[Claim]:
         """Claims with a published verdict, newest first, with what their public pages show."""
@@ -267,6 +265,7 @@ class ClaimService:
                 if existing is None:
                     raise
             else:
+                self.touched.add(claim.id)
                 self.history.record(claim, submitter.id, "submitted", to_status=claim.status)
                 return Submission(claim, True, _without(possible_duplicates, claim.id))
         if data.get("appearance") and self._add_appearance(existing, submitter, data["appearance"]):
@@ -360,10 +359,23 @@ class ClaimService:
 
     def touch(self, claim: Claim) -> None:
         """Mark a change: new search text, `updated_at`, and (through the flush) a new version."""
+        self.touched.add(claim.id)
         claim.search_text = _search_text(claim)
         claim.updated_at = _later(utcnow(), claim.updated_at)
         self.session.add(claim)
         self.session.flush()
+
+
+# The badge's only read: a prepared statement on the unique index of claim.id.
+BADGE_STATE = sa.select(Claim.status, Claim.rating, Claim.verdict_version).where(
+    Claim.id == sa.bindparam("claim_id")
+)
+
+
+def read_badge_state(conn: sa.Connection, claim_id: str) -> tuple[str, str | None, int] | None:
+    """(status, rating, verdict_version) of a claim, or None; works on a bare connection."""
+    row = conn.execute(BADGE_STATE, {"claim_id": claim_id}).first()
+    return tuple(row) if row else None
 
 
 def _with_children(stmt: sa.Select, lock: bool = False) -> sa.Select:

@@ -5,6 +5,10 @@ Badges are the hottest path: one indexed row, a rendered SVG cached in memory, a
 
 import hashlib
 import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from html import escape
 from urllib.parse import urlencode, urlsplit
@@ -16,7 +20,9 @@ from claims.claimreview import claim_review, data_feed
 from claims.errors import ClaimNotFound
 from claims.models import Claim
 from claims.schemas import rating_label
+from claims.services import read_badge_state
 from claims.workflow import active_scale
+from service import db
 from service.app import desk, settings
 from service.badges import DEFAULT_LABEL, STYLES, Badge, clean_label, render_svg
 from service.errors import problem
@@ -56,6 +62,53 @@ def badge_for(state: tuple[str, str | None, int] | None, label: str) -> Badge:
     if status == "dismissed":
         return Badge(label, "not rated", GREY)
     return Badge(label, "under review", UNDER_REVIEW)
+
+
+class BadgeStates:
+    """Badge states by claim id for a few seconds, per process: popular badges skip the database.
+
+    Downstream caches may keep a badge for FACTDESK_BADGE_MAX_AGE anyway; this adds at most
+    `ttl` seconds in other processes, and nothing in the one that made the change (it forgets
+    the claims it touched as soon as they are committed).
+    """
+
+    def __init__(self, ttl: float = 5.0, size: int = 50_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: OrderedDict[str, tuple[float, tuple | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, claim_id: str, load: Callable[[], tuple | None], ttl: float) -> tuple | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(claim_id)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        state = load()
+        if ttl > 0:
+            with self._lock:
+                self._entries[claim_id] = (now + ttl, state)
+                self._entries.move_to_end(claim_id)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        return state
+
+    def forget(self, claim_ids: Iterable[str]) -> None:
+        with self._lock:
+            for claim_id in claim_ids:
+                self._entries.pop(claim_id, None)
+
+
+badge_states = BadgeStates()
+
+
+def badge_state(claim_id: str) -> tuple[str, str | None, int] | None:
+    """A claim's badge state: from the short cache, else one indexed row on a bare connection."""
+
+    def load() -> tuple | None:
+        with db.engine().connect() as conn:
+            return read_badge_state(conn, claim_id)
+
+    return badge_states.get(claim_id, load, min(badge_states.ttl, settings().badge_max_age))
 
 
 @lru_cache(maxsize=4096)
@@ -98,7 +151,7 @@ def badge_svg(claim_id: str) -> Response:
     if isinstance(args, Response):
         return args
     style, label = args
-    state = desk().claims.badge_state(claim_id)
+    state = badge_state(claim_id)
     svg, etag = _rendered(badge_for(state, label), style)
     headers = {
         "ETag": etag,
@@ -124,7 +177,7 @@ def badge_json(claim_id: str) -> Response:
     if isinstance(args, Response):
         return args
     _, label = args
-    state = desk().claims.badge_state(claim_id)
+    state = badge_state(claim_id)
     badge = badge_for(state, label)
     body = {
         "schemaVersion": 1,

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 import extruct
 import pytest
 
-from tests.conftest import SUMMARY, Act, publish
+from tests.conftest import SUMMARY, Act, publish, set_status
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -231,3 +231,20 @@ def test_embed_and_oembed(client, act, desk) -> None:  # noqa: ANN001
     foreign = embed["page_url"].replace("localhost", "evil.example")
     assert client.get("/oembed", query_string={"url": foreign}).status_code == 404
     assert client.get("/oembed").status_code == 400
+
+
+def test_badge_states_are_cached_briefly_and_forgotten_on_change(client, submit, engine, monkeypatch) -> None:  # noqa: ANN001
+    from service.public import badge_states
+
+    claim = submit("A claim whose badge is popular.").get_json()
+    assert svg_text(badge(client, claim["id"])) == "fact-check: under review"
+    # Another process publishes it (straight in the database): this one may serve the cached state …
+    set_status(engine, claim["id"], "published")
+    assert svg_text(badge(client, claim["id"])) == "fact-check: under review"
+    # … for a few seconds at most.
+    import service.public
+
+    later = service.public.time.monotonic() + badge_states.ttl + 0.1
+    monkeypatch.setattr(service.public.time, "monotonic", lambda: later)
+    assert svg_text(badge(client, claim["id"])) == "fact-check: False"
+    badge_states.forget([claim["id"]])
