@@ -8,7 +8,7 @@ from flask import Flask, Response, current_app, g, request, send_from_directory
 from flask_smorest import Api
 
 from claims.workflow import activate_scale
-from service import auth, db, idempotency, jobs
+from service import auth, db, idempotency, jobs, logs, metrics, ratelimit, reviewer
 from service.config import Settings
 from service.database import make_engine, sqlite_write_intent
 from service.desk import Desk
@@ -60,7 +60,11 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app, make_engine(settings.sqlalchemy_url))
     jobs.configure(settings, immediate=bool(app.config.get("JOBS_IMMEDIATE")))
     register_error_handlers(app)
+    logs.init_app(app, settings)
+    metrics.init_app(app, settings)
     _register_lifecycle(app, settings)
+    ratelimit.init_app(app, settings)  # after the lifecycle: it limits by the authenticated user
+    reviewer.init_app(app, settings)  # the desk's session cookie, and a secret key if none is set
 
     api = FactdeskApi(
         app,
@@ -92,6 +96,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from claims.views import meta as workflow_blp
     from service.health import bp as health_bp
     from service.public import bp as public_bp
+    from service.reviewer.views import bp as reviewer_bp
     from service.webhooks.views import blp as webhooks_blp
     from sources.views import blp as sources_blp
 
@@ -101,6 +106,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(webhooks_blp)
     api.register_blueprint(public_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(reviewer_bp)
 
     @app.get("/api/docs/assets/<path:filename>")
     def swagger_ui_assets(filename: str) -> Response:
@@ -135,8 +141,8 @@ def _register_lifecycle(app: Flask, settings: Settings) -> None:
             return response
         try:
             idempotency.finish(response)
-            if "desk" in g:  # events the request wrote to the webhook outbox go out once committed
-                db.after_commit(lambda: jobs.queue_deliveries(g.desk.pending_deliveries))
+            if "desk" in g:  # once committed: outbox events go out, cached badges of changed claims go
+                db.after_commit(lambda: _after_commit(g.desk))
             db.commit()
         except Exception as exc:  # the work is not stored: say so, never pretend success
             db.rollback()
@@ -149,6 +155,13 @@ def _register_lifecycle(app: Flask, settings: Settings) -> None:
     @app.teardown_request
     def forget(_exc: BaseException | None) -> None:
         g.pop("idempotency", None)
+
+
+def _after_commit(work: Desk) -> None:
+    from service.public import badge_states
+
+    badge_states.forget(work.claims.touched if "claims" in work.__dict__ else ())
+    jobs.queue_deliveries(work.pending_deliveries)
 
 
 def _check_body(app: Flask, settings: Settings) -> Response | None:

@@ -71,7 +71,9 @@ def serve(host: str, port: int, workers: int | None) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 20)
-            self.cfg.set("accesslog", None)
+            self.cfg.set("accesslog", None)  # the app writes one JSON line per request itself
+            self.cfg.set("control_socket_disable", True)  # gunicorn 27's socket is shared by every instance
+            self.cfg.set("child_exit", _forget_worker_metrics)
 
         def load(self):  # noqa: ANN202 - gunicorn's signature
             from service import create_app
@@ -90,6 +92,13 @@ def serve(host: str, port: int, workers: int | None) -> None:
             "  factdesk users add alice --role admin"
         )
     sys.argv = sys.argv[:1]  # gunicorn parses argv too
+    # Every process (web workers, the job worker) counts into files here and /metrics adds them
+    # up; set before any of them imports prometheus_client, emptied of a previous run's counts.
+    metrics_dir = settings.data_dir.resolve() / "metrics"
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    metrics_dir.mkdir(exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
     # The background worker runs beside the web workers, so this one command does everything.
     worker_process = subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "--quiet"])
     try:
@@ -111,13 +120,12 @@ def worker(threads: int, quiet: bool) -> None:
 
     from huey.consumer import Consumer
 
-    from service import jobs
+    from service import jobs, logs
 
     settings = _settings()
-    logging.basicConfig(
-        level=logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings)  # JSON lines with secrets masked, as the web workers write them
+    if quiet:
+        logging.getLogger().setLevel(logging.WARNING)
     jobs.configure(settings)
     if not quiet:
         click.echo(
@@ -171,8 +179,17 @@ def users() -> None:
 @users.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True)
-def users_add(name: str, role: str) -> None:
+@click.option(
+    "--password",
+    "with_password",
+    is_flag=True,
+    help="Also set a password for the reviewer desk: asked for twice, or one line read from stdin.",
+)
+def users_add(name: str, role: str, with_password: bool) -> None:
     """Add a user and print their first API token (shown only this once)."""
+    from service.reviewer.signin import SignInService
+
+    password = _read_password() if with_password else None
     settings = _settings()
     _migrate(settings)
     with _session(settings) as session:
@@ -180,11 +197,49 @@ def users_add(name: str, role: str) -> None:
         try:
             user = service.add(name, role)
             token = service.issue_token(user)
+            if password is not None:
+                SignInService(session).set_password(user, password)
         except DomainError as exc:
             raise click.ClickException(exc.detail) from exc
         session.commit()
     click.echo(f"Added {user.name} ({user.id}) as {role}.")
     click.echo(f"Token (shown once, keep it secret): {token}")
+    if password is not None:
+        click.echo(f"Password set: {user.name} can sign in to the reviewer desk at /desk.")
+
+
+@users.command("passwd")
+@click.argument("name")
+def users_passwd(name: str) -> None:
+    """Set NAME's desk password (asked for twice, or one line from stdin); it also lifts a lock-out."""
+    from service.reviewer.signin import SignInService
+
+    password = _read_password()
+    settings = _settings()
+    with _session(settings) as session:
+        try:
+            user = UserService(session).find(name)
+            SignInService(session).set_password(user, password)
+        except DomainError as exc:
+            raise click.ClickException(exc.detail) from exc
+        session.commit()
+    click.echo(f"Password set for {user.name}; their other desk sessions are signed out.")
+
+
+def _read_password() -> str:
+    """A new desk password: typed twice at a terminal, or one line of stdin (never an argument,
+    which other users could read in the process list or shell history)."""
+    from service.reviewer.signin import SignInService
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        SignInService.check_password(password)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    return password
 
 
 @main.group()
@@ -237,6 +292,13 @@ def demo() -> None:
     click.echo(
         "Browse them with a token: curl -H 'Authorization: Bearer fdk_…' http://127.0.0.1:8000/api/v1/claims"
     )
+
+
+def _forget_worker_metrics(_server: object, worker: object) -> None:
+    """gunicorn's child_exit hook: drop a dead web worker's live gauges from /metrics."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def _redacted(url: str) -> str:

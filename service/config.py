@@ -26,6 +26,10 @@ class Settings:
     fetch_allowed_networks: tuple[str, ...] = field(default_factory=tuple)
     recheck_hours: int = 24
     log_level: str = "INFO"
+    log_format: str = "json"  # one JSON object a line; "text" for reading by eye
+    rate_limit_writes: str = "60/minute"  # API writes per user (per address without a token); "off"
+    rate_limit_public: str = "600/minute"  # badges, pages, oEmbed, feed per client address; "off"
+    trusted_proxies: tuple[str, ...] = field(default_factory=tuple)  # networks whose X-Forwarded-For counts
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> "Settings":

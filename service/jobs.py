@@ -8,11 +8,13 @@ import logging
 import os
 from datetime import timedelta
 
+import redis
 from huey import Huey, crontab
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from service import metrics
 from service.config import Settings
 from service.database import make_engine, utcnow
 from service.desk import Desk
@@ -27,7 +29,10 @@ _runtime: dict = {}
 def configure(settings: Settings, *, immediate: bool = False) -> None:
     """Point the queue at Redis or the SQLite file, or run tasks inline (`immediate`, for tests)."""
     if settings.redis_url:
-        huey.storage_class, huey.storage_kwargs = RedisStorage, {"url": settings.redis_url}
+        # Timeouts, so a Redis that stops answering cannot hang a request that queues a job.
+        huey.storage_class = RedisStorage
+        pool = redis.ConnectionPool.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        huey.storage_kwargs = {"connection_pool": pool}
     else:
         huey.storage_class = SqliteStorage
         huey.storage_kwargs = {"filename": str(settings.data_dir / "jobs.db")}
@@ -60,6 +65,7 @@ def run_capture(source_id: str) -> None:
         report = desk.captures.capture(source_id)
         changed = desk.citations.reanchor_source(source_id, report)
         session.commit()
+    metrics.count_capture(report.snapshot.outcome)
     queue_deliveries(desk.outbox.created)
     log.info("captured %s: %s (%d claims updated)", source_id, report.snapshot.outcome, len(changed))
 
@@ -98,6 +104,9 @@ def run_delivery(delivery_id: str) -> None:
     with Session(_engine(), expire_on_commit=False) as session:
         outcome = Desk(session, _runtime["settings"]).deliveries().attempt(delivery_id)
         session.commit()
+    if outcome and outcome.sent:
+        state = outcome.delivery.state
+        metrics.count_delivery("retrying" if state == "pending" else state)
     if outcome and outcome.sent and outcome.delivery.state == "pending" and outcome.delivery.next_attempt_at:
         deliver_webhook.schedule((delivery_id,), eta=outcome.delivery.next_attempt_at)
 

@@ -623,7 +623,13 @@ def run_bare(ctx: Context) -> Result:
 
 def factdesk_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACTDESK_")}
-    return {**env, "FACTDESK_DATA_DIR": str(data_dir)}
+    # One loopback client stands for many readers and writers: rate limits would only measure themselves.
+    return {
+        **env,
+        "FACTDESK_DATA_DIR": str(data_dir),
+        "FACTDESK_RATE_LIMIT_WRITES": "off",
+        "FACTDESK_RATE_LIMIT_PUBLIC": "off",
+    }
 
 
 def add_user(data_dir: Path) -> str:

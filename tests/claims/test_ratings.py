@@ -24,7 +24,7 @@ def test_a_toml_scale_replaces_the_default(make_app, tmp_path) -> None:  # noqa:
         ('{"ratings": []}', "non-empty"),
         ('{"ratings": [{"key": "ok", "label": "OK", "value": 9, "color": "#000000"}]}', "1 to 5"),
         ('{"ratings": [{"key": "ok", "label": "OK", "value": 1, "color": "red"}]}', "color"),
-    ('{"ratings": [{"key": "ok", "label": "OK", "value": 1, "color": "#zzzzzz"}]}', "color"),
+        ('{"ratings": [{"key": "ok", "label": "OK", "value": 1, "color": "#zzzzzz"}]}', "color"),
         ('{"ratings": [{"key": "a b", "label": "OK", "value": 1}]}', "key"),
         ('[{"key": "x", "label": "X", "value": 1}, {"key": "x", "label": "Y", "value": 2}]', "unique"),
     ],

@@ -1,0 +1,222 @@
+"""Structured logs: one JSON line per request on `factdesk.access`, request ids, no secrets.
+
+Every record in the process has tokens (`fdk_…`), webhook secrets (`whsec_…`), bearer credentials
+and URL passwords masked before any handler sees it; `X-Request-Id` ties a request's lines together.
+"""
+
+import json
+import logging
+import random
+import re
+import sys
+import time
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask import Flask, Response, g, has_request_context, request
+
+from service.config import Settings, SettingsError
+from service.ratelimit import client_address  # the address rate limits are keyed on
+
+access_log = logging.getLogger("factdesk.access")
+
+REQUEST_ID_HEADER = "X-Request-Id"
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MASK = "[redacted]"
+SECRETS = [
+    (re.compile(r"fdk_[A-Za-z0-9_-]+"), f"fdk_{MASK}"),
+    (re.compile(r"whsec_[A-Za-z0-9+/=_-]+"), f"whsec_{MASK}"),
+    (re.compile(r"\b(Bearer|Basic) +[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),  # as in Authorization
+    (re.compile(r"\b(\w+://[^/\s:@]*:)[^/\s@]+@"), rf"\1{MASK}@"),  # scheme://user:password@host
+]
+# One pass to tell whether a text holds any secret at all: nearly every line holds none.
+ANY_SECRET = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in SECRETS))
+FORMATS = ("json", "text")
+
+
+def redact(text: str) -> str:
+    """`text` with every secret the service knows the shape of masked."""
+    if not ANY_SECRET.search(text):
+        return text
+    for pattern, replacement in SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactSecrets(logging.Filter):
+    """Masks secrets in a record's message, arguments and traceback, in place, so that every
+    handler after it (and any formatter) sees only the masked text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Always keeps the record; rewrites it when it carries a secret."""
+        _redact_record(record)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: ts, level, logger, message, request_id and the record's `fields`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a single line of JSON."""
+        line = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
+        line.update(getattr(record, "fields", {}))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        # The whole line, because `fields` (paths, ids) are text from the request too.
+        return redact(json.dumps(line, ensure_ascii=False, default=str))
+
+
+class TextFormatter(logging.Formatter):
+    """A line for reading by eye, ending with the request id and the access fields; secrets masked
+    like the JSON lines."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as text."""
+        fields = {"request_id": getattr(record, "request_id", None), **getattr(record, "fields", {})}
+        extra = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
+        return redact(super().format(record) + (f" [{extra}]" if extra else ""))
+
+
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at the time (test runners swap it), never a stale one."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):  # noqa: ANN201 - a text stream
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
+def new_request_id() -> str:
+    """32 hex digits. Ids need to be unique, not secret: no system call per request for them."""
+    return f"{random.getrandbits(128):032x}"
+
+
+def current_request_id() -> str | None:
+    """The id of the request being handled, if any."""
+    return g.get("request_id") if has_request_context() else None
+
+
+def configure(settings: Settings) -> None:
+    """Root logging: one stderr handler in the chosen format, secrets masked in every record."""
+    if settings.log_format not in FORMATS:
+        raise SettingsError(
+            f"FACTDESK_LOG_FORMAT is one of {', '.join(FORMATS)}, not {settings.log_format!r}."
+        )
+    level = logging.getLevelName(settings.log_level.upper())
+    if not isinstance(level, int):
+        raise SettingsError(
+            f"FACTDESK_LOG_LEVEL is a level like INFO or WARNING, not {settings.log_level!r}."
+        )
+    _stamp_every_record()
+    root = logging.getLogger()
+    root.setLevel(level)
+    handler = next((h for h in root.handlers if isinstance(h, StderrHandler)), None)
+    if handler is None:  # one handler however many apps the process creates
+        handler = StderrHandler()
+        handler.addFilter(RedactSecrets())
+        root.addHandler(handler)
+    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Configure logging and write the access line of every request."""
+    configure(settings)
+    # First in line, so requests refused early (401, 413, 429) are logged with their id.
+    app.before_request_funcs.setdefault(None, []).insert(0, _begin)
+    app.after_request_funcs.setdefault(None, []).insert(0, _access)
+
+
+def _begin() -> None:
+    g.request_started = time.perf_counter()
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if SANE_REQUEST_ID.fullmatch(incoming) else new_request_id()
+
+
+def _access(response: Response) -> Response:
+    if "request_id" not in g:  # a request refused before `_begin` ran still gets an id
+        g.request_id = new_request_id()
+    request_id = g.request_id
+    response.headers[REQUEST_ID_HEADER] = request_id
+    started = g.get("request_started")
+    access_log.info(
+        "%s %s %s",
+        request.method,
+        request.path,
+        response.status_code,
+        extra={
+            "fields": {
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+                "user_id": _user_id(),
+                "remote_addr": client_address(),
+            },
+        },
+    )
+    return response
+
+
+def _user_id() -> str | None:
+    user = g.get("user")
+    if user is None:
+        return None
+    # The primary key from the identity map: after a failed request's rollback the user is expired,
+    # and reading `user.id` would query a database that may be what failed.
+    state = sa.inspect(user, raiseerr=False)
+    if state is not None and state.identity:
+        return str(state.identity[0])
+    return getattr(user, "id", None)
+
+
+def _redact_record(record: logging.LogRecord) -> None:
+    if getattr(record, "_redacted", False):
+        return
+    record._redacted = True
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string: logging reports it later, with its own message
+        return
+    masked = redact(message)
+    if masked != message:
+        record.msg, record.args = masked, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+
+
+def _stamp_every_record() -> None:
+    """Give every record its request id and mask its secrets as it is made, so handlers other than
+    ours (pytest's, gunicorn's) never see a secret either: a filter on one handler cannot reach them."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "stamps_factdesk_records", False):
+        return
+
+    def make_record(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        record.request_id = current_request_id()
+        _redact_record(record)
+        return record
+
+    make_record.stamps_factdesk_records = True
+    logging.setLogRecordFactory(make_record)

@@ -1,0 +1,82 @@
+"""Form parsing for the desk: HTML form fields become the bodies the JSON API's own schemas load.
+
+The desk validates with the same marshmallow schemas as the API (`claims.schemas`), so each rule
+on a field is written once; errors come back keyed by the form's field names.
+"""
+
+from collections.abc import Iterable, Mapping
+
+from marshmallow import Schema, ValidationError
+
+from claims.schemas import CitationIn, ClaimListArgs, TransitionIn
+from claims.services import ClaimFilters
+from claims.workflow import BY_ACTION
+from service.errors import flatten_messages
+from service.exceptions import InvalidInputError
+from service.models import User
+from service.pagination import decode_cursor
+
+CHECK_FIELDS = "Check the fields marked below."
+# Nested API names → the flat names of the citation form's controls.
+_CITATION_NAMES = {"quote.exact": "exact", "quote.prefix": "prefix", "quote.suffix": "suffix", "body": "form"}
+
+
+def _filled(form: Mapping[str, str], names: Iterable[str]) -> dict[str, str]:
+    # An empty control means "not given", as a JSON client would leave the field out.
+    return {name: form[name] for name in names if form.get(name, "").strip()}
+
+
+def _load(schema: Schema, data: dict, names: Mapping[str, str] | None = None) -> dict:
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        errors = flatten_messages(exc.messages)
+        names = names or {"body": "form"}
+        raise InvalidInputError(CHECK_FIELDS, {names.get(k, k): v for k, v in errors.items()}) from exc
+
+
+def sign_in_fields(form: Mapping[str, str]) -> tuple[str, str]:
+    """The name and password typed into the sign-in form."""
+    name, password = form.get("name", "").strip(), form.get("password", "")
+    errors = {}
+    if not name:
+        errors["name"] = ["Type your username."]
+    if not password:
+        errors["password"] = ["Type your password."]
+    if errors:
+        raise InvalidInputError(CHECK_FIELDS, errors)
+    return name, password
+
+
+def transition_body(form: Mapping[str, str]) -> dict:
+    """The body of a workflow transition, as `POST /api/v1/claims/{id}/transitions` takes it."""
+    rule = BY_ACTION.get(form.get("action", ""))
+    if rule is None:
+        raise InvalidInputError("This form names no action the workflow knows.", {"action": ["Unknown."]})
+    return _load(TransitionIn(), {"action": rule.action, **_filled(form, rule.required + rule.optional)})
+
+
+def form_etag(form: Mapping[str, str]) -> list[str]:
+    """The version of the claim the form was rendered from (its hidden `etag` field)."""
+    etag = form.get("etag", "").strip()
+    if not etag:
+        raise InvalidInputError("This form lost its claim version: reload the page.", {"form": ["No etag."]})
+    return [etag]
+
+
+def citation_body(form: Mapping[str, str]) -> dict:
+    """The body of a citation, as `POST /api/v1/claims/{id}/citations` takes it."""
+    data: dict = _filled(form, ("source_id", "url", "relation", "locator", "note"))
+    data["quote"] = _filled(form, ("exact", "prefix", "suffix"))
+    return _load(CitationIn(), data, _CITATION_NAMES)
+
+
+def queue_filters(args: Mapping[str, str], me: User, page_size: int) -> tuple[ClaimFilters, int, int | None]:
+    """Filters, page size and cursor of the queue, from its query string (`mine` = assigned to me)."""
+    names = [n for n in ClaimListArgs().fields if n != "limit"]
+    loaded = _load(ClaimListArgs(), {**_filled(args, names), "limit": args.get("limit") or page_size})
+    filters = ClaimFilters(**{k: loaded.get(k) for k in ClaimFilters.__dataclass_fields__})
+    if args.get("mine"):
+        filters.assignee = me.id
+    after = decode_cursor(loaded["cursor"], int) if loaded.get("cursor") else None
+    return filters, loaded["limit"], after

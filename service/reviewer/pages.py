@@ -1,0 +1,159 @@
+"""What each desk page shows, gathered from the domain services in a fixed number of statements.
+
+`claim_page(desk, claim, me)` and `source_page(desk, source, me, snapshot_id)` answer template
+context; no Flask here, so the pages' content can be tested without HTTP.
+"""
+
+import re
+from dataclasses import dataclass
+
+from claims.citations import FROZEN_STATUSES
+from claims.models import Citation, Claim
+from claims.schemas import RELATIONS
+from claims.services import ClaimFilters, History
+from claims.workflow import BY_ACTION, DISMISS_REASONS, allowed_actions
+from service.desk import Desk
+from service.exceptions import NotFoundError
+from service.models import User, role_rank
+from service.reviewer import reads
+from sources.models import Snapshot, Source
+
+CITE_ROLE = "reviewer"  # as the API's POST …/citations and POST …/captures require
+CONTEXT_CHARS = 280  # text shown either side of a highlighted quote
+TEXT_SHOWN = 100_000  # characters of extracted text shown on a source page; the rest is a link away
+RECENT_SOURCES = 100  # sources offered in the citation form's list
+_WHITESPACE = re.compile(r"\s")
+
+ANCHOR_STATES = {
+    "found": "Quote found in the archived text",
+    "not_found": "Quote not found in the archived text",
+    "pending": "Waiting for the source to be archived",
+    "source_changed": "The source changed: the quote is no longer in its latest text",
+}
+DISMISS_LABELS = {
+    "duplicate": "Duplicate of another claim",
+    "not_checkable": "Not checkable",
+    "opinion": "Opinion, not a factual claim",
+    "out_of_scope": "Out of scope",
+}
+
+
+@dataclass
+class Excerpt:
+    """A quote in its archived text: what comes before, the quote itself, what follows."""
+
+    before: str
+    quote: str
+    after: str
+    snapshot: Snapshot
+
+
+@dataclass
+class CitationView:
+    citation: Citation
+    excerpt: Excerpt | None
+    state: str
+    snapshots: list[Snapshot]
+
+
+def source_name(source: Source) -> str:
+    """How a source is named on the desk: its title, else its URL or file name."""
+    return source.title or source.url or source.upload_filename or source.id
+
+
+def can_cite(claim: Claim, me: User) -> bool:
+    """Whether the citation form belongs on the claim's page for this user."""
+    return claim.status not in FROZEN_STATUSES and role_rank(me.role) >= role_rank(CITE_ROLE)
+
+
+def may_capture(me: User) -> bool:
+    """Whether the re-capture button belongs on a source's page for this user."""
+    return role_rank(me.role) >= role_rank(CITE_ROLE)
+
+
+def claim_page(desk: Desk, claim: Claim, me: User) -> dict:
+    """Everything the claim page shows, and the forms the workflow table allows `me` now."""
+    events = desk.history.events(claim.id)
+    source_ids = {c.source_id for c in claim.citations}
+    snapshots = reads.snapshots_of(desk.session, source_ids)
+    by_id = {s.id: s for group in snapshots.values() for s in group}
+    citations = [
+        CitationView(
+            c,
+            _excerpt(desk, by_id.get(c.anchor_snapshot_id), c),
+            ANCHOR_STATES.get(c.anchor_status, c.anchor_status),
+            snapshots.get(c.source_id, []),
+        )
+        for c in claim.citations
+    ]
+    proposal = claim.proposal
+    people = {claim.assignee_id, claim.submitted_by, *(e.actor for e in events)}
+    if proposal is not None:
+        people |= {proposal.proposer_id, *(a.approver_id for a in proposal.approvals)}
+    for verdict in claim.verdicts:
+        people |= {verdict.proposer_id, *verdict.approvers}
+    actions = allowed_actions(claim.status, me.role)
+    reviewers = reads.reviewers(desk.session) if "start_research" in actions else []
+    sources = desk.sources.page(RECENT_SOURCES)[0] if can_cite(claim, me) else []
+    return {
+        "claim": claim,
+        "events": events,
+        "broken_at": History.verify(events),
+        "citations": citations,
+        "names": reads.names(desk.session, people),
+        "actions": [BY_ACTION[a] for a in actions],
+        "options": {
+            "assignee": [(u.id, f"{u.name} ({u.role})") for u in reviewers],
+            "rating": [(r.key, r.label) for r in desk.scale.ratings],
+            "reason": [(r, DISMISS_LABELS.get(r, r)) for r in DISMISS_REASONS],
+            "relation": [(r, r.capitalize()) for r in RELATIONS],
+            "source_id": [(s.id, source_name(s)) for s in sources],
+        },
+        "can_cite": can_cite(claim, me),
+    }
+
+
+def source_page(desk: Desk, source: Source, me: User, snapshot_id: str | None) -> dict:
+    """A source's captures, the extracted text of one of them, and the claims that cite it."""
+    snapshots = desk.sources.snapshots(source.id)
+    wanted = snapshot_id or source.good_snapshot_id or source.latest_snapshot_id
+    shown = next((s for s in snapshots if s.id == wanted), None)
+    text, text_error = None, None
+    if shown is not None:
+        try:
+            text = desk.sources.text(shown)
+        except NotFoundError as exc:
+            text_error = exc.detail
+    claims, _ = desk.claims.page(me, ClaimFilters(source=source.id), 50)
+    return {
+        "source": source,
+        "snapshots": snapshots,
+        "shown": shown,
+        "text": text[:TEXT_SHOWN] if text is not None else None,
+        "text_cut": text is not None and len(text) > TEXT_SHOWN,
+        "text_error": text_error,
+        "citing": claims,
+        "may_capture": may_capture(me) and source.canonical_url is not None,
+    }
+
+
+def _excerpt(desk: Desk, snapshot: Snapshot | None, citation: Citation) -> Excerpt | None:
+    if snapshot is None or citation.anchor_start is None or citation.anchor_end is None:
+        return None
+    try:
+        text = desk.sources.text(snapshot)
+    except NotFoundError:
+        return None
+    start, end = citation.anchor_start, citation.anchor_end
+    lo, hi = max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
+    # Cut the context at whole words.
+    if lo > 0 and (gap := _WHITESPACE.search(text, lo, start)):
+        lo = gap.end()
+    if hi < len(text):
+        hi = max(end, *(text.rfind(c, end, hi) for c in " \n"))
+    return Excerpt(
+        ("…" if lo > 0 else "") + text[lo:start],
+        text[start:end],
+        text[end:hi] + ("…" if hi < len(text) else ""),
+        snapshot,
+    )

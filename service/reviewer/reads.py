@@ -1,0 +1,52 @@
+"""Reads the desk's pages need that the domain services do not offer yet, one statement each.
+
+Status counts, user names and the snapshots of several sources at once. No Flask here; candidates
+to move into `ClaimService`, `UserService` and `SourceService` when another caller needs them.
+"""
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlmodel import select
+
+from claims.models import STATUSES, Claim
+from service.models import ROLES, User, role_rank
+from sources.models import Snapshot
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """How many claims are in each status (every status present, zero if none)."""
+    rows = session.execute(sa.select(Claim.status, sa.func.count()).group_by(Claim.status)).all()
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
+def assigned_count(session: Session, user_id: str) -> int:
+    """How many claims are assigned to the user."""
+    return session.scalar(sa.select(sa.func.count()).where(Claim.assignee_id == user_id)) or 0
+
+
+def names(session: Session, user_ids: set[str | None]) -> dict[str, str]:
+    """User names by id, for the ids given."""
+    wanted = {i for i in user_ids if i}
+    if not wanted:
+        return {}
+    return dict(session.execute(sa.select(User.id, User.name).where(User.id.in_(wanted))).all())
+
+
+def reviewers(session: Session) -> list[User]:
+    """Active users who may be assigned research (reviewers and above), by name."""
+    roles = [r for r in ROLES if role_rank(r) >= role_rank("reviewer")]
+    stmt = select(User).where(User.role.in_(roles), User.disabled_at.is_(None)).order_by(User.name)
+    return list(session.scalars(stmt))
+
+
+def snapshots_of(session: Session, source_ids: set[str]) -> dict[str, list[Snapshot]]:
+    """Every snapshot of each source, newest first."""
+    found: dict[str, list[Snapshot]] = {i: [] for i in source_ids}
+    if not source_ids:
+        return found
+    stmt = select(Snapshot).where(Snapshot.source_id.in_(source_ids)).order_by(Snapshot.id.desc())
+    for snapshot in session.scalars(stmt):
+        found[snapshot.source_id].append(snapshot)
+    return found

@@ -1,0 +1,377 @@
+"""The desk's pages: sign-in, the queue, a claim with its workflow forms, a source and its captures.
+
+Views are thin: parse the form, call one domain service through `desk()`, then redirect (303) or
+re-render the page with the rule's error next to the form (4xx, so the request rolls back).
+"""
+
+from collections.abc import Mapping
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from sqlalchemy.orm.exc import StaleDataError
+
+from claims.schemas import rating_label
+from service import db
+from service.app import desk
+from service.database import utcnow
+from service.errors import domain_problem
+from service.exceptions import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    StaleVersionError,
+)
+from service.jobs import capture_source
+from service.models import User, role_rank
+from service.pagination import encode_cursor
+from service.public import PAGE_HEADERS
+from service.reviewer import csrf, forms, pages, reads
+from service.reviewer.signin import AccountLocked, SignInRefused, SignInService
+
+bp = Blueprint("reviewer", __name__, url_prefix="/desk")
+
+PAGE_SIZE = 25
+STALE = (
+    "Someone else changed this claim while you were looking at it: here is the current state; "
+    "check it and act again."
+)
+# The public pages' headers, except that the desk's forms post to the desk itself and its pages
+# are private: never framed, never cached.
+DESK_HEADERS = {
+    **PAGE_HEADERS,
+    "Content-Security-Policy": PAGE_HEADERS["Content-Security-Policy"].replace(
+        "form-action 'none'", "form-action 'self'"
+    )
+    + "; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+OPEN_ENDPOINTS = frozenset({"reviewer.sign_in_form", "reviewer.sign_in"})
+ACTION_LABELS = {
+    "start_research": "Start research",
+    "propose": "Propose a verdict",
+    "approve": "Approve",
+    "request_changes": "Request changes",
+    "correct": "Correct the published verdict",
+    "dismiss": "Dismiss",
+    "reopen": "Reopen",
+}
+
+
+# -- the signed-in user, CSRF and headers ------------------------------------------------------
+
+
+def me() -> User:
+    """The signed-in user (views behind `_guard` always have one)."""
+    return g.desk_user
+
+
+def _signed_in_user() -> User | None:
+    user_id = session.get("uid")
+    if not user_id:
+        return None
+    user = db.session().get(User, user_id)
+    # A disabled account or a changed password ends every session it had.
+    if (
+        user is None
+        or user.disabled_at is not None
+        or session.get("pwd") != SignInService.password_fingerprint(user)
+    ):
+        session.pop("uid", None)
+        return None
+    return user
+
+
+@bp.before_request
+def _guard() -> Response | None:
+    g.desk_user = _signed_in_user()
+    if request.method == "POST" and not csrf.check():
+        return _page(
+            "desk/error.html",
+            403,
+            heading="This form has expired",
+            message="The page you sent it from is too old, or it did not come from this desk. "
+            "Reload the page and try again.",
+            reload_url=_page_of_request(),
+        )
+    if g.desk_user is None and request.endpoint not in OPEN_ENDPOINTS:
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for(".sign_in_form", next=target), 303)
+    return None
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    for name, value in DESK_HEADERS.items():
+        response.headers.setdefault(name, value)  # archived content keeps its own sandbox policy
+    return response
+
+
+@bp.context_processor
+def _template_globals() -> dict:
+    return {
+        "me": g.get("desk_user"),
+        "csrf_token": csrf.csrf_token,
+        "rating_label": rating_label,
+        "action_label": lambda action: ACTION_LABELS.get(action, action),
+        "source_name": pages.source_name,
+    }
+
+
+@bp.errorhandler(NotFoundError)
+def _not_found(error: NotFoundError) -> Response:
+    return _page("desk/not_found.html", 404, message=error.detail)
+
+
+def _page(
+    template: str, status: int = 200, headers: Mapping[str, str] | None = None, **context: object
+) -> Response:
+    html = render_template(template, **context)
+    return Response(html, status=status, mimetype="text/html", headers=headers)
+
+
+def _page_of_request() -> str:
+    """The page a refused form was on, to reload."""
+    args = request.view_args or {}
+    if "claim_id" in args:
+        return url_for(".claim", claim_id=args["claim_id"])
+    if "source_id" in args:
+        return url_for(".source", source_id=args["source_id"])
+    if request.endpoint in OPEN_ENDPOINTS:
+        return url_for(".sign_in_form")
+    return url_for(".queue")
+
+
+def _status(error: DomainError) -> int:
+    # The API's mapping of each domain error family to its status, so both answer alike.
+    return domain_problem(error).status_code
+
+
+def _require(role: str) -> None:
+    if role_rank(me().role) < role_rank(role):
+        raise ForbiddenError(f"This needs the {role} role; you are a {me().role}.")
+
+
+def _next_url() -> str:
+    # Only pages of the desk itself: never an open redirect to another site.
+    target = request.values.get("next", "")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/desk") or "\\" in target:
+        return url_for(".queue")
+    return target
+
+
+# -- sign-in ------------------------------------------------------------------------------------
+
+
+@bp.get("/sign-in")
+def sign_in_form() -> Response:
+    """The sign-in form (the desk's pages send signed-out visitors here)."""
+    if g.desk_user is not None:
+        return redirect(_next_url(), 303)
+    return _page("desk/sign_in.html", next=_next_url())
+
+
+@bp.post("/sign-in")
+def sign_in() -> Response:
+    """Check the name and password; on success start a new session."""
+    name = request.form.get("name", "")
+    try:
+        name, password = forms.sign_in_fields(request.form)
+        user = SignInService(db.session()).sign_in(name, password)
+    except InvalidInputError as exc:
+        return _page("desk/sign_in.html", 422, next=_next_url(), name=name, errors=exc.errors)
+    except AccountLocked as exc:
+        db.commit()  # the failure that locked the account is kept, though the answer is a refusal
+        retry = max(1, int((exc.until - utcnow()) / timedelta(seconds=1)))
+        headers = {"Retry-After": str(retry)}
+        return _page("desk/sign_in.html", 429, headers, next=_next_url(), name=name, error=exc.detail)
+    except SignInRefused as exc:
+        db.commit()  # counts towards the lock-out
+        return _page("desk/sign_in.html", 401, next=_next_url(), name=name, error=exc.detail)
+    session.clear()  # a new session: nothing from before signing in carries over
+    session.permanent = True
+    session["uid"], session["pwd"] = user.id, SignInService.password_fingerprint(user)
+    csrf.renew()
+    return redirect(_next_url(), 303)
+
+
+@bp.post("/sign-out")
+def sign_out() -> Response:
+    """End the session."""
+    session.clear()
+    csrf.renew()
+    flash("You are signed out.")
+    return redirect(url_for(".sign_in_form"), 303)
+
+
+# -- the queue ----------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@bp.get("")  # registered first: url_for gives /desk
+def queue() -> Response:
+    """Claims newest first, by status, rating, tag, needs_review, assignee and search."""
+    counts = reads.status_counts(db.session())
+    context = {
+        "counts": counts,
+        "mine": reads.assigned_count(db.session(), me().id),
+        "status_options": [(s, s.replace("_", " ")) for s in counts],
+        "rating_options": [(r.key, r.label) for r in desk().scale.ratings],
+        "claims": [],
+        "names": {},
+        "errors": {},
+    }
+    try:
+        filters, limit, after = forms.queue_filters(request.args, me(), PAGE_SIZE)
+    except InvalidInputError as exc:
+        return _page("desk/queue.html", 400, **{**context, "errors": exc.errors})
+    claims, more = desk().claims.page(me(), filters, limit, after)
+    next_url = None
+    if more:
+        args = {k: v for k, v in request.args.items() if k != "cursor"}
+        next_url = url_for(".queue", **args, cursor=encode_cursor(claims[-1].seq))
+    names = reads.names(db.session(), {c.assignee_id for c in claims})
+    return _page("desk/queue.html", **{**context, "claims": claims, "names": names, "next_url": next_url})
+
+
+# -- a claim ------------------------------------------------------------------------------------
+
+
+def _claim_page(claim_id: str, status: int = 200, **extra: object) -> Response:
+    claim = desk().claims.get(claim_id, me())
+    return _page("desk/claim.html", status, **pages.claim_page(desk(), claim, me()), **extra)
+
+
+def _refused(claim_id: str, form: str, error: DomainError) -> Response:
+    """The claim as it is now, with the refusal shown next to the form that was sent."""
+    db.rollback()
+    values = request.form.to_dict()
+    values.pop(csrf.FIELD, None)
+    if isinstance(error, StaleVersionError):
+        return _claim_page(claim_id, 412, stale=STALE, failed=form, values=values)
+    if isinstance(error, NotFoundError):
+        raise error  # the claim itself is gone: the desk's 404 page
+    return _claim_page(
+        claim_id,
+        _status(error),
+        failed=form,
+        error=error.detail,
+        errors=getattr(error, "errors", {}),
+        allowed=error.extra.get("allowed_actions"),
+        values=values,
+    )
+
+
+@bp.get("/claims/<claim_id>")
+def claim(claim_id: str) -> Response:
+    """One claim: its evidence, proposal, verdicts, history, and the forms for what is allowed now."""
+    return _claim_page(claim_id)
+
+
+@bp.post("/claims/<claim_id>/transitions")
+def transition(claim_id: str) -> Response:
+    """Apply one workflow action at the version of the claim the form was rendered from."""
+    action = request.form.get("action", "")
+    try:
+        body = forms.transition_body(request.form)
+        claim = desk().verification.apply(claim_id, me(), forms.form_etag(request.form), body)
+    except StaleDataError:  # another request changed the row between our read and our write
+        return _refused(claim_id, action, StaleVersionError(STALE))
+    except DomainError as exc:
+        return _refused(claim_id, action, exc)
+    flash(f"{ACTION_LABELS[action]}: done. The claim is now {claim.status.replace('_', ' ')}.")
+    return redirect(url_for(".claim", claim_id=claim.id), 303)
+
+
+@bp.post("/claims/<claim_id>/citations")
+def cite(claim_id: str) -> Response:
+    """Cite a source already on the desk, or a new URL (archived in the background)."""
+    try:
+        _require(pages.CITE_ROLE)
+        cited = desk().citations.add(claim_id, me(), forms.citation_body(request.form))
+    except StaleDataError:
+        return _refused(claim_id, "cite", StaleVersionError(STALE))
+    except DomainError as exc:
+        return _refused(claim_id, "cite", exc)
+    if cited.source_created:
+        _queue_capture(cited.source.id)
+        flash("Citation added. The new source is being archived; its quote is anchored once it is.")
+    else:
+        flash("Citation added.")
+    return redirect(url_for(".claim", claim_id=claim_id), 303)
+
+
+# -- sources ------------------------------------------------------------------------------------
+
+
+def _queue_capture(source_id: str) -> None:
+    db.after_commit(lambda: capture_source(source_id))
+
+
+@bp.get("/sources")
+def sources() -> Response:
+    """Every source, newest first."""
+    items, _ = desk().sources.page(200)
+    return _page("desk/sources.html", sources=items)
+
+
+@bp.get("/sources/<source_id>")
+def source(source_id: str) -> Response:
+    """A source: its health, every capture, the extracted text, and the claims citing it."""
+    found = desk().sources.get(source_id)
+    return _page("desk/source.html", **pages.source_page(desk(), found, me(), request.args.get("snapshot")))
+
+
+@bp.post("/sources/<source_id>/captures")
+def recapture(source_id: str) -> Response:
+    """Capture the source again now (in the background)."""
+    found = desk().sources.get(source_id)
+    try:
+        _require(pages.CITE_ROLE)
+        if found.canonical_url is None:
+            raise ConflictError("An uploaded document has no URL to capture again.")
+    except DomainError as exc:
+        context = pages.source_page(desk(), found, me(), None)
+        return _page("desk/source.html", _status(exc), **context, error=exc.detail)
+    _queue_capture(found.id)
+    flash("A new capture is queued; reload in a moment to see it.")
+    return redirect(url_for(".source", source_id=found.id), 303)
+
+
+@bp.get("/sources/<source_id>/snapshots/<snapshot_id>/content")
+def snapshot_content(source_id: str, snapshot_id: str) -> Response:
+    """The archived bytes, sandboxed so they cannot run as this site."""
+    sources = desk().sources
+    snapshot = sources.snapshot(source_id, snapshot_id)
+    response = send_file(
+        sources.content_path(snapshot),
+        mimetype=snapshot.content_type or "application/octet-stream",
+        conditional=True,
+        etag=snapshot.sha256,
+    )
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+@bp.get("/sources/<source_id>/snapshots/<snapshot_id>/text")
+def snapshot_text(source_id: str, snapshot_id: str) -> Response:
+    """The whole text extracted from a snapshot."""
+    sources = desk().sources
+    text = sources.text(sources.snapshot(source_id, snapshot_id))
+    return Response(text, mimetype="text/plain", headers={"Content-Security-Policy": "sandbox"})
