@@ -636,6 +636,7 @@ def main(argv: list[str] | None = None) -> int:
     # The in-process probe reads settings from this environment; the servers get factdesk_env's.
     for name in [n for n in os.environ if n.startswith("FACTDESK_")]:
         del os.environ[name]
+    os.environ["FACTDESK_RATE_LIMIT_PUBLIC"] = "off"  # one probe client stands for many readers
 
     import service
 
