@@ -84,8 +84,11 @@ def init_app(app: Flask, settings: Settings) -> None:
         swallow_errors=True,
         headers_enabled=False,  # no per-response window lookups on the badge path
     )
-    # Most requests are in neither group: skip the limiter's per-route resolution for them.
-    extension.request_filter(lambda: not (_is_api_write() or _is_public_read()))
+    # Most requests are in no limited group: skip the limiter's per-route resolution for them.
+    writes_on, public_on = settings.rate_limit_writes != OFF, settings.rate_limit_public != OFF
+    extension.request_filter(
+        lambda: not ((writes_on and _is_api_write()) or (public_on and _is_public_read()))
+    )
     extension.init_app(app)
     # Each 429 is already an access line; the limiter's own note per breach would double a flood.
     logging.getLogger("flask-limiter").setLevel(logging.WARNING)
