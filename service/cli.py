@@ -290,7 +290,11 @@ def demo() -> None:
         session.commit()
     click.echo(f"Demo desk loaded: {result.created} new claims, {result.existing} already there.")
     click.echo(
-        "Browse them with a token: curl -H 'Authorization: Bearer fdk_…' http://127.0.0.1:8000/api/v1/claims"
+        "With `factdesk serve` running (http://127.0.0.1:8000 by default):\n"
+        "  published fact-checks, their pages (/c/…) and badges (/badges/….svg): /claimreview.json\n"
+        "  the reviewer desk: /desk (sign in as a user made with `factdesk users add NAME --role "
+        "reviewer --password`)\n"
+        "  the whole desk over the API: curl -H 'Authorization: Bearer fdk_…' /api/v1/claims"
     )
 
 
