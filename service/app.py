@@ -4,7 +4,7 @@ import logging
 from pathlib import Path
 
 import flask_swagger_ui
-from flask import Flask, Response, current_app, g, request, send_from_directory
+from flask import Flask, Response, current_app, g, has_request_context, request, send_from_directory
 from flask_smorest import Api
 
 from claims.workflow import activate_scale
@@ -13,7 +13,7 @@ from service.config import Settings
 from service.database import make_engine, sqlite_write_intent
 from service.desk import Desk
 from service.errors import ProblemSchema, http_exception_problem, problem, register_error_handlers
-from service.urls import public_base_url
+from service.urls import DEFAULT_BASE, use_base
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 def _register_lifecycle(app: Flask, settings: Settings) -> None:
     @app.before_request
     def prepare() -> Response | None:
-        public_base_url.set(settings.base_url or request.host_url)
+        use_base((lambda: settings.base_url) if settings.base_url else _request_host)
         writes = request.method in WRITE_METHODS
         if writes and request.path.startswith("/api/"):
             refused = _check_body(app, settings)
@@ -155,6 +155,11 @@ def _register_lifecycle(app: Flask, settings: Settings) -> None:
     @app.teardown_request
     def forget(_exc: BaseException | None) -> None:
         g.pop("idempotency", None)
+
+
+def _request_host() -> str:
+    # The base stays set in this thread after the request: outside one, fall back to the default.
+    return request.host_url if has_request_context() else DEFAULT_BASE
 
 
 def _after_commit(work: Desk) -> None:

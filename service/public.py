@@ -26,7 +26,7 @@ from service import db
 from service.app import desk, settings
 from service.badges import DEFAULT_LABEL, STYLES, Badge, clean_label, render_svg
 from service.errors import problem
-from service.urls import absolute, public_base_url
+from service.urls import absolute, base_url
 
 bp = Blueprint(
     "public",
@@ -226,7 +226,7 @@ def _public_claim(claim_id: str) -> Claim | None:
 
 
 def _not_found_page() -> Response:
-    html = render_template("not_found.html", base_url=public_base_url.get())
+    html = render_template("not_found.html", base_url=base_url())
     return Response(html, status=404, mimetype="text/html", headers=PAGE_HEADERS)
 
 
@@ -295,7 +295,7 @@ def oembed() -> Response:
         return problem(501, "Only format=json is offered.")
     if not url:
         return problem(400, "Give the page URL in `url`.")
-    ours, theirs = urlsplit(public_base_url.get()), urlsplit(url)
+    ours, theirs = urlsplit(base_url()), urlsplit(url)
     parts = theirs.path.strip("/").split("/")
     if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc) or len(parts) != 2 or parts[0] != "c":
         return problem(404, "That is not the URL of a claim page here.")
