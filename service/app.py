@@ -172,8 +172,10 @@ def _after_commit(work: Desk) -> None:
 def _check_body(app: Flask, settings: Settings) -> Response | None:
     """413 for a body over the limit, 415 for a body in a type the endpoint does not take."""
     view = app.view_functions.get(request.endpoint or "")
+    view = getattr(view, "view_class", view)  # MethodView classes carry the attributes
     limit = settings.max_body_bytes
-    if getattr(view, "max_body", None) == "capture":  # document uploads: the capture cap + form overhead
+    if getattr(view, "max_body", None) == "capture" and request.mimetype == "multipart/form-data":
+        # Document uploads: the capture cap, plus room for the form around the file.
         limit = settings.capture_max_bytes + 64 * 1024
         request.max_content_length = limit
     length = request.content_length

@@ -3,8 +3,10 @@
 from urllib.parse import urlencode
 
 from flask import request
+from marshmallow import Schema, ValidationError
 
-from service.exceptions import PreconditionRequiredError
+from service.errors import flatten_messages
+from service.exceptions import InvalidInputError, PreconditionRequiredError
 from service.urls import absolute
 
 
@@ -36,3 +38,11 @@ class Annotated:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._target, name)
+
+
+def load(schema: Schema, data: object) -> dict:
+    """Validate `data` with `schema` as `@blp.arguments` would: a 422 with `errors` if it fails."""
+    try:
+        return schema.load(data if data is not None else {})
+    except ValidationError as exc:
+        raise InvalidInputError("The request has invalid fields.", flatten_messages(exc.messages)) from exc

@@ -23,7 +23,9 @@ class SourceUploadIn(SourceFieldsIn):
     url = WebURL(allow_none=True, metadata={"description": "Where the document lives, if anywhere."})
 
 
-class SourceUploadFiles(Schema):
+class SourceUploadForm(SourceUploadIn):
+    """The multipart form, for the API document: the fields and the `file` itself."""
+
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 

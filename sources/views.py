@@ -1,14 +1,14 @@
 """HTTP endpoints for sources and their snapshots: thin wrappers over the source services."""
 
-from flask import Response, send_file
+from flask import Response, request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from service import db
 from service.app import desk, settings
 from service.auth import current_user, require_role
-from service.exceptions import ConflictError
-from service.http import next_link
+from service.exceptions import ConflictError, InvalidInputError
+from service.http import load, next_link
 from service.jobs import capture_source
 from service.pagination import decode_cursor, encode_cursor
 from service.urls import absolute
@@ -19,7 +19,7 @@ from sources.schemas import (
     SourceListArgs,
     SourceOut,
     SourcePageOut,
-    SourceUploadFiles,
+    SourceUploadForm,
     SourceUploadIn,
 )
 from sources.services import SourceService
@@ -55,36 +55,39 @@ class Sources(MethodView):
         return {"items": items, "next_cursor": cursor}, 200, next_link(cursor)
 
     @require_role("reviewer")
-    @blp.arguments(SourceIn)
-    @blp.response(201, SourceOut, description="A new source; its capture is queued.")
-    @blp.alt_response(200, schema=SourceOut, description="The source with the same canonical URL.")
-    @blp.doc(security=BEARER)
-    def post(self, data: dict) -> tuple:
-        """Add a URL source (captured in the background)."""
-        source, created = desk().sources.add_url(current_user().id, data)
-        if created:
-            _queue_capture(source.id)
+    @blp.response(201, SourceOut, description="A new source: a URL's capture is queued, a file is archived.")
+    @blp.alt_response(200, schema=SourceOut, description="The source with the same canonical URL (or file).")
+    @blp.alt_response(413, description="The file is larger than FACTDESK_CAPTURE_MAX_BYTES.")
+    @blp.alt_response(422, description="Invalid fields, or a file of a type that is not archived.")
+    @blp.doc(
+        security=BEARER,
+        requestBody={
+            "required": True,
+            "content": {
+                "application/json": {"schema": SourceIn},
+                "multipart/form-data": {"schema": SourceUploadForm},
+            },
+        },
+    )
+    def post(self) -> tuple:
+        """Add a source: JSON with its URL, or a document that is not on the web as multipart `file`."""
+        if request.mimetype == "multipart/form-data":
+            data = load(SourceUploadIn(), request.form.to_dict())
+            file = request.files.get("file")
+            if file is None:
+                raise InvalidInputError("Send the document as `file`.", {"file": ["Missing file."]})
+            source, created = desk().sources.add_upload(
+                current_user().id, data, file.stream, file.filename, settings().capture_max_bytes
+            )
+        else:
+            source, created = desk().sources.add_url(current_user().id, load(SourceIn(), request.get_json()))
+            if created:
+                _queue_capture(source.id)
         return source, 201 if created else 200, {"Location": absolute(f"/api/v1/sources/{source.id}")}
 
 
-@blp.route("/uploads", methods=["POST"])
-@require_role("reviewer")
-@blp.arguments(SourceUploadIn, location="form")
-@blp.arguments(SourceUploadFiles, location="files")
-@blp.response(201, SourceOut, description="A new source, archived from the file.")
-@blp.alt_response(200, schema=SourceOut, description="The same document or URL was already a source.")
-@blp.doc(security=BEARER)
-def upload(data: dict, files: dict) -> tuple:
-    """Add a document that is not on the web (a statement sent to the press) as a source."""
-    file = files["file"]
-    source, created = desk().sources.add_upload(
-        current_user().id, data, file.stream, file.filename, settings().capture_max_bytes
-    )
-    return source, 201 if created else 200, {"Location": absolute(f"/api/v1/sources/{source.id}")}
-
-
-upload.accepts = frozenset({"multipart/form-data"})
-upload.max_body = "capture"
+Sources.accepts = frozenset({"application/json", "multipart/form-data"})
+Sources.max_body = "capture"  # for uploads only: JSON bodies keep FACTDESK_MAX_BODY_BYTES
 
 
 @blp.route("/<source_id>")

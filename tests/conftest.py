@@ -195,7 +195,7 @@ def desk(client, make_user, submit):  # noqa: ANN001, ANN201
     }
     claim = submit("Seoul co-sponsored the resolution.", person=people["submitter"]).get_json()
     source = client.post(
-        "/api/v1/sources/uploads",
+        "/api/v1/sources",
         data={"file": (io.BytesIO(STATEMENT), "statement.txt")},
         headers=people["alice"].headers,
         content_type="multipart/form-data",

@@ -127,7 +127,7 @@ def test_propose_needs_an_archived_citation(client, make_user, submit) -> None: 
     assert response.status_code == 409 and "successful snapshot" in response.get_json()["detail"]
     # A citation whose quote was not found is not enough for a true/false rating …
     source = client.post(
-        "/api/v1/sources/uploads",
+        "/api/v1/sources",
         headers=alice.headers,
         content_type="multipart/form-data",
         data={"file": (io.BytesIO(STATEMENT), "s.txt")},
@@ -187,7 +187,7 @@ def test_two_approvals_when_required(make_app, make_user, submit) -> None:  # no
         "/api/v1/claims", json={"text": "Seoul co-sponsored it."}, headers=alice.headers
     ).get_json()
     source = client.post(
-        "/api/v1/sources/uploads",
+        "/api/v1/sources",
         headers=alice.headers,
         content_type="multipart/form-data",
         data={"file": (io.BytesIO(STATEMENT), "s.txt")},

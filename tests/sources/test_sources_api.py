@@ -132,7 +132,7 @@ def test_private_addresses_are_blocked_without_an_allowlist(make_app, make_user,
 def upload(client, person, data: bytes, filename: str, **fields):  # noqa: ANN001, ANN201
     form = {"file": (io.BytesIO(data), filename), **fields}
     return client.post(
-        "/api/v1/sources/uploads", data=form, headers=person.headers, content_type="multipart/form-data"
+        "/api/v1/sources", data=form, headers=person.headers, content_type="multipart/form-data"
     )
 
 
@@ -171,9 +171,26 @@ def test_upload_over_the_cap_is_refused(make_app, make_user) -> None:  # noqa: A
     assert ok.status_code == 201
 
 
-def test_upload_needs_multipart(client, reviewer) -> None:  # noqa: ANN001
-    response = client.post("/api/v1/sources/uploads", json={"file": "x"}, headers=reviewer.headers)
-    assert response.status_code == 415
+def test_a_source_is_json_with_a_url_or_multipart_with_a_file(client, reviewer) -> None:  # noqa: ANN001
+    as_text = client.post(
+        "/api/v1/sources", data="https://example.com", headers=reviewer.headers, content_type="text/plain"
+    )
+    assert as_text.status_code == 415
+    no_file = client.post(
+        "/api/v1/sources",
+        data={"title": "A statement"},
+        headers=reviewer.headers,
+        content_type="multipart/form-data",
+    )
+    assert no_file.status_code == 422 and "file" in no_file.get_json()["errors"]
+    file_in_json = client.post("/api/v1/sources", json={"file": "x"}, headers=reviewer.headers)
+    assert file_in_json.status_code == 422 and set(file_in_json.get_json()["errors"]) == {"file", "url"}
+    bad_kind = upload(client, reviewer, b"A statement.", "s.txt", kind="rumour")
+    assert bad_kind.status_code == 422 and "kind" in bad_kind.get_json()["errors"]
+    malformed = client.post(
+        "/api/v1/sources", data="{not json", headers=reviewer.headers, content_type="application/json"
+    )
+    assert malformed.status_code == 400 and malformed.mimetype == "application/problem+json"
 
 
 def test_anonymous_readers_cannot_read_undisclosed_archives(client, reviewer, page) -> None:  # noqa: ANN001
