@@ -9,8 +9,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
 from service.config import Settings, SettingsError
 
@@ -24,6 +24,12 @@ class DeskSessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         """Secure when configured (an https base URL) or when this request is https."""
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.scheme == "https"
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        """The signed session under /desk; elsewhere (the API, badges, pages) no cookie work."""
+        if not request.path.startswith("/desk"):
+            return self.null_session_class()
+        return super().open_session(app, request)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
