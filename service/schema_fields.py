@@ -10,22 +10,21 @@ from service.text import ControlCharacterError, clean
 class Text(fields.String):
     """A string that is NFC-normalised and trimmed, refusing control characters but \\n and \\t.
 
-    Length limits (`min`, `max`) apply to the cleaned text.
+    Length limits (`min`, `max`) apply to the cleaned text (validators run after deserialising),
+    and show in the OpenAPI document as minLength/maxLength.
     """
 
     def __init__(self, *, min: int | None = None, max: int | None = None, **kwargs) -> None:  # noqa: A002
+        if min or max:
+            kwargs["validate"] = [validate.Length(min=min, max=max)]
         super().__init__(**kwargs)
-        self._length = validate.Length(min=min, max=max) if (min or max) else None
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:  # noqa: ANN001
         value = super()._deserialize(value, attr, data, **kwargs)
         try:
-            value = clean(value)
+            return clean(value)
         except ControlCharacterError as exc:
             raise ValidationError(str(exc)) from exc
-        if self._length is not None:
-            self._length(value)
-        return value
 
 
 class UTCDateTime(fields.DateTime):
