@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import select
 
 from service.database import utcnow
-from service.exceptions import InvalidInputError
+from service.exceptions import ConflictError, InvalidInputError
 from sources.blobs import BlobStore
 from sources.errors import SnapshotNotFound, SourceNotFound, UploadRefused, UploadTooLarge
 from sources.extract import SNIFF_BYTES, extract_text, sniff_type
@@ -141,6 +141,13 @@ class SourceService:
             stmt = stmt.where(Source.id < after)
         rows = list(self.session.scalars(stmt.order_by(Source.id.desc()).limit(limit + 1)))
         return rows[:limit], len(rows) > limit
+
+    def capturable(self, source_id: str) -> Source:
+        """The source, if it can be captured again (an uploaded document has no URL to fetch)."""
+        source = self.get(source_id)
+        if source.canonical_url is None:
+            raise ConflictError("An uploaded document has no URL to capture again.")
+        return source
 
     def by_ids(self, ids: set[str]) -> list[Source]:
         """Sources by id, in one statement."""

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from service import db
 from service.app import desk, settings
 from service.auth import current_user, require_role
-from service.exceptions import ConflictError, InvalidInputError
+from service.exceptions import InvalidInputError
 from service.http import load, next_link
 from service.jobs import capture_source
 from service.pagination import decode_cursor, encode_cursor
@@ -102,12 +102,11 @@ def get_source(source_id: str) -> object:
 @blp.route("/<source_id>/captures", methods=["POST"])
 @require_role("reviewer")
 @blp.response(202, SourceOut, description="A capture is queued.")
+@blp.alt_response(409, description="An uploaded document has no URL to capture again.")
 @blp.doc(security=BEARER)
 def recapture(source_id: str) -> object:
     """Capture the source again now."""
-    source = desk().sources.get(source_id)
-    if source.canonical_url is None:
-        raise ConflictError("An uploaded document has no URL to capture again.")
+    source = desk().sources.capturable(source_id)
     _queue_capture(source.id)
     return source
 

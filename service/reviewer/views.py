@@ -28,7 +28,6 @@ from service.app import desk
 from service.database import utcnow
 from service.errors import domain_problem
 from service.exceptions import (
-    ConflictError,
     DomainError,
     ForbiddenError,
     InvalidInputError,
@@ -343,8 +342,7 @@ def recapture(source_id: str) -> Response:
     found = desk().sources.get(source_id)
     try:
         _require(pages.CITE_ROLE)
-        if found.canonical_url is None:
-            raise ConflictError("An uploaded document has no URL to capture again.")
+        desk().sources.capturable(source_id)
     except DomainError as exc:
         context = pages.source_page(desk(), found, me(), None)
         return _page("desk/source.html", _status(exc), **context, error=exc.detail)

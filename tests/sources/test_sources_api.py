@@ -202,3 +202,9 @@ def test_anonymous_readers_cannot_read_undisclosed_archives(client, reviewer, pa
     assert client.get(path + "/content").status_code == 404
     assert client.get(path + "/text").status_code == 404
     assert client.get(f"/api/v1/sources/{source['id']}").status_code == 401
+
+
+def test_an_uploaded_document_cannot_be_captured_again(client, reviewer) -> None:  # noqa: ANN001
+    source = upload(client, reviewer, b"A statement sent to the press.", "statement.txt").get_json()
+    response = client.post(f"/api/v1/sources/{source['id']}/captures", headers=reviewer.headers)
+    assert response.status_code == 409 and "no URL" in response.get_json()["detail"]
