@@ -46,6 +46,7 @@ class CitationService:
         self.sources = sources
         self.history = history
         self.notify = notify  # e.g. the webhook outbox: called in the same transaction
+        self._texts: dict[str, str] = {}  # snapshot id -> extracted text, read once per unit of work
 
     def add(self, claim_id: str, user: User, data: dict) -> Cited:
         """Cite `data["source_id"]` or `data["url"]` (added as a source if new) with a quote."""
@@ -106,6 +107,11 @@ class CitationService:
         if not report.snapshot.ok:
             return []
         citations = list(self.session.scalars(select(Citation).where(Citation.source_id == source_id)))
+        # The claims they belong to, in one statement rather than one per citation.
+        claims = {
+            c.id: c
+            for c in self.session.scalars(select(Claim).where(Claim.id.in_({c.claim_id for c in citations})))
+        }
         touched: dict[str, Claim] = {}
         flagged: set[str] = set()
         for citation in citations:
@@ -115,7 +121,7 @@ class CitationService:
             elif report.content_changed and citation.anchor_status in ("found", "source_changed"):
                 self._reanchor(citation, report)
             if (citation.anchor_status, citation.anchor_snapshot_id, citation.anchor_start) != before:
-                claim = touched.get(citation.claim_id) or self._claim(citation.claim_id)
+                claim = claims[citation.claim_id]
                 touched[claim.id] = claim
                 if citation.anchor_status == "source_changed" and before[0] == "found":
                     if claim.verdict_version > 0:
@@ -133,14 +139,17 @@ class CitationService:
                 self.notify("claim.source_changed", claim)
         return list(touched)
 
-    def _claim(self, claim_id: str) -> Claim:
-        return self.session.scalars(select(Claim).where(Claim.id == claim_id)).one()
+    def _text(self, snapshot: Snapshot) -> str:
+        # Every citation of a source anchors in the same snapshot: read its text once.
+        if snapshot.id not in self._texts:
+            self._texts[snapshot.id] = self.sources.text(snapshot)
+        return self._texts[snapshot.id]
 
     def _anchor(self, citation: Citation, snapshot: Snapshot | None) -> None:
         if snapshot is None or snapshot.text_sha256 is None:
             citation.anchor_status = "pending"
             return
-        anchor = anchor_quote(self.sources.text(snapshot), citation.exact, citation.prefix, citation.suffix)
+        anchor = anchor_quote(self._text(snapshot), citation.exact, citation.prefix, citation.suffix)
         citation.anchor_status = anchor.status
         citation.anchor_snapshot_id = snapshot.id
         citation.anchor_start, citation.anchor_end = anchor.start, anchor.end
@@ -149,7 +158,7 @@ class CitationService:
     def _reanchor(self, citation: Citation, report: CaptureReport) -> None:
         """Follow the quote into the new text, but only to the same words it anchored before."""
         old_passage = self._passage(citation)
-        new_text = self.sources.text(report.snapshot) if report.snapshot.text_sha256 else None
+        new_text = self._text(report.snapshot) if report.snapshot.text_sha256 else None
         anchor = (
             anchor_quote(new_text, citation.exact, citation.prefix, citation.suffix)
             if new_text is not None
@@ -174,4 +183,4 @@ class CitationService:
         snapshot = self.session.get(Snapshot, citation.anchor_snapshot_id)
         if snapshot is None or snapshot.text_sha256 is None:
             return None
-        return normalise(self.sources.text(snapshot)[citation.anchor_start : citation.anchor_end])
+        return normalise(self._text(snapshot)[citation.anchor_start : citation.anchor_end])
