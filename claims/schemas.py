@@ -148,12 +148,6 @@ class CitationOut(Schema):
     )
 
 
-class LinksOut(Schema):
-    self = fields.String()
-    page = fields.String()
-    badge = fields.String()
-
-
 def rating_label(key: str) -> str:
     """The label of a rating key on the configured scale (the key itself if it left the scale)."""
     scale = active_scale()

@@ -211,10 +211,6 @@ class ClaimService:
         claims = list(self.session.scalars(_with_children(stmt)))
         return claims[:limit], len(claims) > limit
 
-    def badge_state(self, claim_id: str) -> tuple[str, str | None, int] | None:
-        """(status, rating, verdict_version) of a claim, from one indexed row; None if unknown."""
-        return read_badge_state(self.session.connection(), claim_id)
-
     def published(self, limit: int = 10_000) -> list[Claim]:
         """Claims with a published verdict, newest first, with what their public pages show."""
         stmt = select(Claim).where(PUBLIC).order_by(Claim.seq.desc()).limit(limit)

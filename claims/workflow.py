@@ -7,7 +7,7 @@
 import json
 import re
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -98,11 +98,6 @@ def allowed_actions(status: str, role: str | None) -> list[str]:
         for t in TRANSITIONS
         if status in t.from_statuses and role is not None and role_rank(role) >= role_rank(t.role)
     ]
-
-
-def as_document() -> list[dict]:
-    """The table as JSON for `GET /api/v1/workflow`."""
-    return [asdict(t) for t in TRANSITIONS]
 
 
 @dataclass(frozen=True)

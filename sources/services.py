@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import select
 
 from service.database import utcnow
-from service.exceptions import ConflictError, InvalidInputError
+from service.exceptions import ConflictError
 from sources.blobs import BlobStore
 from sources.errors import SnapshotNotFound, SourceNotFound, UploadRefused, UploadTooLarge
 from sources.extract import SNIFF_BYTES, extract_text, sniff_type
@@ -144,10 +144,7 @@ class SourceService:
 
     def capturable(self, source_id: str) -> Source:
         """The source, if it can be captured again (an uploaded document has no URL to fetch)."""
-        source = self.get(source_id)
-        if source.canonical_url is None:
-            raise ConflictError("An uploaded document has no URL to capture again.")
-        return source
+        return _with_url(self.get(source_id))
 
     def by_ids(self, ids: set[str]) -> list[Source]:
         """Sources by id, in one statement."""
@@ -236,8 +233,7 @@ class CaptureService:
         source = self.session.get(Source, source_id)
         if source is None:
             raise SourceNotFound(f"No source {source_id!r}.")
-        if source.canonical_url is None:
-            raise InvalidInputError("An uploaded document has no URL to capture again.")
+        _with_url(source)
         previous_good = (
             self.session.get(Snapshot, source.good_snapshot_id) if source.good_snapshot_id else None
         )
@@ -280,6 +276,13 @@ class CaptureService:
         elif result.body_path is not None:
             result.body_path.unlink(missing_ok=True)
         return snapshot
+
+
+def _with_url(source: Source) -> Source:
+    """The source, if it has a URL to capture (an uploaded document has none)."""
+    if source.canonical_url is None:
+        raise ConflictError("An uploaded document has no URL to capture again.")
+    return source
 
 
 def _attach_text(snapshot: Snapshot, blob: Path, blobs: BlobStore) -> None:
