@@ -19,6 +19,7 @@ from service.exceptions import (
     InvalidInputError,
     NotFoundError,
     PreconditionRequiredError,
+    RateLimited,
     StaleVersionError,
     TooLargeError,
     UnavailableError,
@@ -27,6 +28,7 @@ from service.exceptions import (
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "application/problem+json"
+TOO_MANY_REQUESTS = "Too many requests"
 _STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (NotFoundError, 404),
     (ForbiddenError, 403),
@@ -64,18 +66,44 @@ def problem(
     **extra: object,
 ) -> Response:
     """A problem+json response."""
+    body = problem_document(
+        status, detail, request.path if request else None, title=title, type_=type_, **extra
+    )
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_TYPE)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def problem_document(
+    status: int,
+    detail: str,
+    instance: str | None,
+    *,
+    title: str | None = None,
+    type_: str = "about:blank",
+    **extra: object,
+) -> dict:
+    """The body of a problem+json response; for answers made outside Flask too (fastpath.py)."""
     body = {
         "type": type_,
         "title": title or HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
-        "instance": request.path if request else None,
+        "instance": instance,
     }
     body.update({k: v for k, v in extra.items() if v is not None})
-    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_TYPE)
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
+    return body
+
+
+def too_many_requests(error: RateLimited) -> Response:
+    """429 with Retry-After: the client spent its rate limit."""
+    return problem(
+        429,
+        error.detail,
+        title=TOO_MANY_REQUESTS,
+        headers={"Retry-After": str(error.retry_after)},
+    )
 
 
 def flatten_messages(messages: object, prefix: str = "") -> dict[str, list[str]]:
@@ -144,6 +172,8 @@ def domain_problem(error: DomainError) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     """Route every exception to problem details."""
+
+    app.register_error_handler(RateLimited, too_many_requests)
 
     @app.errorhandler(DomainError)
     def _domain(error: DomainError) -> Response:

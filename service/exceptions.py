@@ -51,3 +51,12 @@ class InvalidInputError(DomainError):
 
 class UnavailableError(DomainError):
     title = "Service unavailable"
+
+
+class RateLimited(Exception):
+    """A client spent its rate limit (429); `retry_after` seconds until its window resets."""
+
+    def __init__(self, limit: object, retry_after: int) -> None:
+        self.detail = f"Too many requests: the limit is {limit}. Retry in {retry_after} s."
+        super().__init__(self.detail)
+        self.retry_after = retry_after

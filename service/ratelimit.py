@@ -1,40 +1,162 @@
-"""Rate limits (Flask-Limiter): API writes per user, public pages and badges per client address.
+"""Rate limits: API writes per user, public pages and badges per client address.
 
-Counters live in memory, or in Redis when `FACTDESK_REDIS_URL` is set; `init_app` must run after
-the request lifecycle is registered, so the limiter sees the authenticated user.
+Fixed-window counters from the `limits` library, in Redis when `FACTDESK_REDIS_URL` is set (every
+web process shares one budget) or in this process's memory. A Redis that stops answering costs
+nothing but its budget: counting moves to memory and goes back to Redis when it answers again.
+
+One check serves both ways in: a `before_request` hook for everything Flask answers, and
+`check_public` for the badge fast path (service/fastpath.py), which answers below Flask. The hook
+must run after the request lifecycle, so that it sees the authenticated user.
 """
 
 import ipaddress
 import logging
 import math
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from flask import Flask, Response, current_app, request
-from flask_limiter import ApplicationLimit, Limiter
-from flask_limiter.errors import RateLimitExceeded
-from limits import parse_many
+from flask import Flask, current_app, g, request
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 
 from service.auth import current_user
 from service.config import Settings, SettingsError
-from service.errors import problem
+from service.exceptions import RateLimited
+
+log = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+READ_METHODS = frozenset({"GET", "HEAD"})
 PUBLIC_PREFIXES = ("/badges/", "/c/", "/oembed", "/claimreview.json")
 OFF = "off"
-# A Redis that does not answer must cost a request at most this long before the limiter falls back.
+KEY_PREFIX = "factdesk"
+# A Redis that does not answer must cost a request at most this long before counting moves to memory.
 REDIS_TIMEOUT_SECONDS = 0.5
+RETRY_REDIS_SECONDS = (1, 2, 4, 8, 16, 30)  # then every 30 s while it stays away
+# The fast path sets this in the WSGI environ when it has counted a request it then hands to Flask.
+COUNTED = "factdesk.rate_limit_counted"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Counters:
+    """Fixed-window hit counters in one storage, falling back to memory while it does not answer."""
+
+    def __init__(self, storage_uri: str, **options: object) -> None:
+        self.storage: Storage = storage_from_string(storage_uri, **options)
+        self.memory = self.storage if isinstance(self.storage, MemoryStorage) else MemoryStorage()
+        self._main, self._fallback = FixedWindowRateLimiter(self.storage), FixedWindowRateLimiter(self.memory)
+        self._failures = 0  # consecutive failures of the main storage
+        self._retry_at = 0.0  # monotonic time at which the main storage is tried again
+
+    def hit(self, item: RateLimitItem, *identifiers: str) -> int | None:
+        """Count one hit; None if within the limit, else the seconds until its window resets."""
+        if self._failures and time.monotonic() < self._retry_at:
+            return self._hit(self._fallback, item, identifiers)
+        try:
+            answer = self._hit(self._main, item, identifiers)
+        except Exception as exc:  # Redis down or timing out: never a 500 because of a counter
+            self._failures += 1
+            delay = RETRY_REDIS_SECONDS[min(self._failures, len(RETRY_REDIS_SECONDS)) - 1]
+            self._retry_at = time.monotonic() + delay
+            if self._failures == 1:
+                log.warning("rate limit storage unreachable (%s): counting in memory", exc.__class__.__name__)
+            return self._hit(self._fallback, item, identifiers)
+        if self._failures:
+            log.info("rate limit storage answers again")
+            self._failures = 0
+        return answer
+
+    def reset(self) -> None:
+        """Forget every count (tests; an operator after changing a limit)."""
+        for storage in {id(s): s for s in (self.storage, self.memory)}.values():
+            storage.reset()
+
+    @staticmethod
+    def _hit(
+        limiter: FixedWindowRateLimiter, item: RateLimitItem, identifiers: tuple[str, ...]
+    ) -> int | None:
+        if limiter.hit(item, *identifiers):
+            return None
+        reset_at = limiter.get_window_stats(item, *identifiers).reset_time
+        return max(1, math.ceil(reset_at - time.time()))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The two limited groups and where their counts live."""
+
+    counters: Counters
+    writes: tuple[RateLimitItem, ...]  # empty when off
+    public: tuple[RateLimitItem, ...]
+    trusted_proxies: tuple[Network, ...]
+
+    def check(self, scope: str, items: tuple[RateLimitItem, ...], key: str) -> None:
+        """Count a hit against every limit of a group; raise RateLimited at the first one spent."""
+        for item in items:
+            wait = self.counters.hit(item, KEY_PREFIX, scope, key)
+            if wait is not None:
+                raise RateLimited(item, wait)
+
+    def check_public(self, address: str) -> None:
+        """Count a public read by a client address (badges, pages, oEmbed, the feed)."""
+        if self.public:
+            self.check("public", self.public, f"addr:{address}")
+
+    def reset(self) -> None:
+        """Forget every count."""
+        self.counters.reset()
+
+
+def limiter() -> Limits:
+    """The running app's limits (tests reset them with `limiter().reset()`)."""
+    return current_app.extensions["factdesk.limits"]
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Limit API writes and public reads; a RateLimited becomes a 429 with Retry-After (errors.py)."""
+    redis = bool(settings.redis_url)
+    options = {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS}
+    limits = Limits(
+        counters=Counters(settings.redis_url, **options) if redis else Counters("memory://"),
+        writes=_parse("RATE_LIMIT_WRITES", settings.rate_limit_writes),
+        public=_parse("RATE_LIMIT_PUBLIC", settings.rate_limit_public),
+        trusted_proxies=_networks(settings.trusted_proxies),
+    )
+    app.extensions["factdesk.limits"] = limits
+    app.extensions["factdesk.trusted_proxies"] = limits.trusted_proxies
+
+    @app.before_request
+    def count() -> None:
+        method, path = request.method, request.path
+        if limits.writes and method in WRITE_METHODS and path.startswith("/api/"):
+            user = current_user()
+            key = f"user:{user.id}" if user is not None else f"addr:{client_address()}"
+            limits.check("api-writes", limits.writes, key)
+        elif method in READ_METHODS and path.startswith(PUBLIC_PREFIXES):
+            if not request.environ.get(COUNTED):
+                limits.check_public(client_address())
 
 
 def client_address() -> str:
     """The client's address: the peer, or the nearest untrusted hop of X-Forwarded-For behind a
     proxy listed in FACTDESK_TRUSTED_PROXIES."""
-    peer = request.remote_addr or "unknown"
-    trusted: tuple[Network, ...] = current_app.extensions.get("factdesk.trusted_proxies", ())
+    if "client_address" not in g:
+        g.client_address = address_of(
+            request.environ, current_app.extensions.get("factdesk.trusted_proxies", ())
+        )
+    return g.client_address
+
+
+def address_of(environ: Mapping[str, object], trusted: tuple[Network, ...]) -> str:
+    """`client_address` for a bare WSGI environ."""
+    peer = str(environ.get("REMOTE_ADDR") or "unknown")
     if not trusted or not _within(peer, trusted):
         return peer
-    hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+    forwarded = str(environ.get("HTTP_X_FORWARDED_FOR", ""))
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
     # Walk back from the hop our proxy saw; the first address it does not vouch for is the client.
     for hop in reversed(hops):
         if not _within(hop, trusted):
@@ -42,100 +164,11 @@ def client_address() -> str:
     return hops[0] if hops else peer
 
 
-def limiter() -> Limiter:
-    """The running app's limiter (tests reset it with `limiter().reset()`)."""
-    return current_app.extensions["factdesk.limiter"]
-
-
-def init_app(app: Flask, settings: Settings) -> None:
-    """Limit API writes and public reads, and answer 429 as problem+json with Retry-After."""
-    _check_limit("RATE_LIMIT_WRITES", settings.rate_limit_writes)
-    _check_limit("RATE_LIMIT_PUBLIC", settings.rate_limit_public)
-    app.extensions["factdesk.trusted_proxies"] = _networks(settings.trusted_proxies)
-    limits = [
-        ApplicationLimit(
-            settings.rate_limit_writes,
-            key_function=_user_or_address,
-            scope="api-writes",
-            exempt_when=lambda: not _is_api_write(),
-        ),
-        ApplicationLimit(
-            settings.rate_limit_public,
-            key_function=_address,
-            scope="public",
-            exempt_when=lambda: not _is_public_read(),
-        ),
-    ]
-    redis = bool(settings.redis_url)
-    extension = Limiter(
-        _address,
-        application_limits=[limit for limit in limits if limit.limit_provider != OFF],
-        storage_uri=settings.redis_url if redis else "memory://",
-        storage_options=(
-            {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS}
-            if redis
-            else {}
-        ),
-        key_prefix="factdesk",
-        strategy="fixed-window",
-        # Redis down: count in this process's memory instead (limits still hold, per worker) and
-        # try Redis again with backoff; any other limiter failure lets the request through.
-        in_memory_fallback_enabled=True,
-        swallow_errors=True,
-        headers_enabled=False,  # no per-response window lookups on the badge path
-    )
-    # Most requests are in no limited group: skip the limiter's per-route resolution for them.
-    writes_on, public_on = settings.rate_limit_writes != OFF, settings.rate_limit_public != OFF
-    extension.request_filter(
-        lambda: not ((writes_on and _is_api_write()) or (public_on and _is_public_read()))
-    )
-    extension.init_app(app)
-    # Each 429 is already an access line; the limiter's own note per breach would double a flood.
-    logging.getLogger("flask-limiter").setLevel(logging.WARNING)
-    app.extensions["factdesk.limiter"] = extension
-    app.register_error_handler(RateLimitExceeded, _too_many_requests)
-
-
-def _too_many_requests(error: RateLimitExceeded) -> Response:
-    wait = _retry_after(error)
-    return problem(
-        429,
-        f"Too many requests: the limit is {error.limit.limit}. Retry in {wait} s.",
-        title="Too many requests",
-        headers={"Retry-After": str(wait)},
-    )
-
-
-def _retry_after(error: RateLimitExceeded) -> int:
-    breached = current_app.extensions["factdesk.limiter"].current_limit
-    try:
-        return max(1, math.ceil(breached.reset_at - time.time()))
-    except Exception:  # the storage went away since the check: the whole window is a safe answer
-        return max(1, error.limit.limit.get_expiry())
-
-
-def _is_api_write() -> bool:
-    return request.method in WRITE_METHODS and request.path.startswith("/api/")
-
-
-def _is_public_read() -> bool:
-    return request.method in ("GET", "HEAD") and request.path.startswith(PUBLIC_PREFIXES)
-
-
-def _user_or_address() -> str:
-    user = current_user()
-    return f"user:{user.id}" if user is not None else f"addr:{client_address()}"
-
-
-def _address() -> str:
-    return f"addr:{client_address()}"
-
-
-def _check_limit(name: str, value: str) -> None:
+def _parse(name: str, value: str) -> tuple[RateLimitItem, ...]:
     if value == OFF:
-        return
+        return ()
     try:
-        parse_many(value)
+        return tuple(parse_many(value))
     except ValueError as exc:
         raise SettingsError(
             f"FACTDESK_{name} must be a rate like 60/minute (or {OFF}), not {value!r}."
