@@ -76,6 +76,9 @@ def create_app(config: dict | None = None) -> Flask:
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "fdk_…"}
     )
     _register_blueprints(app, api)
+    from service.fastpath import BadgeFastPath  # it imports the public views, which import this module
+
+    app.wsgi_app = BadgeFastPath(app, app.wsgi_app)  # plain badge requests are answered below Flask
     return app
 
 

@@ -109,11 +109,28 @@ def _observe(response: Response) -> Response:
     started = g.get("metrics_started")
     rule = request.url_rule
     endpoint = rule.rule if rule is not None else UNMATCHED
-    method = request.method if request.method in KNOWN_METHODS else "OTHER"
-    HTTP_REQUESTS.labels(endpoint=endpoint, method=method, status=str(response.status_code)).inc()
-    if started is not None:
-        HTTP_DURATION.labels(endpoint=endpoint).observe(time.perf_counter() - started)
+    observe(endpoint, request.method, response.status_code, started)
     return response
+
+
+# The labelled children by label values: resolving them costs more than counting.
+_requests: dict[tuple[str, str, int], Counter] = {}
+_durations: dict[str, Histogram] = {}
+
+
+def observe(endpoint: str, method: str, status: int, started: float | None) -> None:
+    """Count one answered request of a route and time it from `started` (perf_counter)."""
+    method = method if method in KNOWN_METHODS else "OTHER"
+    counter = _requests.get((endpoint, method, status))
+    if counter is None:
+        counter = HTTP_REQUESTS.labels(endpoint=endpoint, method=method, status=str(status))
+        _requests[(endpoint, method, status)] = counter
+    counter.inc()
+    if started is not None:
+        histogram = _durations.get(endpoint)
+        if histogram is None:
+            histogram = _durations[endpoint] = HTTP_DURATION.labels(endpoint=endpoint)
+        histogram.observe(time.perf_counter() - started)
 
 
 def _metrics() -> Response:

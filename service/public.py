@@ -15,6 +15,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Response, json, render_template, request
 from flask_smorest import Blueprint
+from sqlalchemy.engine import Engine
 
 from claims.claimreview import claim_review, data_feed
 from claims.errors import ClaimNotFound
@@ -35,6 +36,7 @@ bp = Blueprint(
     static_url_path="/static",
     description="Public output for readers and publishers: no token needed.",
 )
+SVG_TYPE = "image/svg+xml; charset=utf-8"
 SVG = {"image/svg+xml": {"schema": {"type": "string"}}}
 HTML = {"text/html": {"schema": {"type": "string"}}}
 JSON_LD = {"application/ld+json": {"schema": {"type": "object"}}}
@@ -102,19 +104,44 @@ badge_states = BadgeStates()
 
 
 def badge_state(claim_id: str) -> tuple[str, str | None, int] | None:
+    """A claim's badge state, for the running app."""
+    return cached_badge_state(db.engine(), claim_id, settings().badge_max_age)
+
+
+def cached_badge_state(engine: Engine, claim_id: str, max_age: int) -> tuple[str, str | None, int] | None:
     """A claim's badge state: from the short cache, else one indexed row on a bare connection."""
 
     def load() -> tuple | None:
-        with db.engine().connect() as conn:
+        with engine.connect() as conn:
             return read_badge_state(conn, claim_id)
 
-    return badge_states.get(claim_id, load, min(badge_states.ttl, settings().badge_max_age))
+    return badge_states.get(claim_id, load, min(badge_states.ttl, max_age))
 
 
 @lru_cache(maxsize=4096)
 def _rendered(badge: Badge, style: str) -> tuple[bytes, str]:
     svg = render_svg(badge, style).encode()
     return svg, '"' + hashlib.sha256(svg).hexdigest()[:32] + '"'
+
+
+def badge_answer(
+    state: tuple[str, str | None, int] | None, style: str, label: str, if_none_match: str, max_age: int
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers and body of a badge: what the view and the fast path (fastpath.py) both send."""
+    svg, etag = _rendered(badge_for(state, label), style)
+    headers = [
+        ("ETag", etag),
+        ("Cache-Control", f"public, max-age={max_age}"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
+    if state is not None and etag in _tags(if_none_match):
+        return 304, headers, b""
+    headers += [("Content-Type", SVG_TYPE), ("Content-Length", str(len(svg)))]
+    return (200 if state is not None else 404), headers, svg
+
+
+def _tags(if_none_match: str) -> set[str]:
+    return {part.strip() for part in if_none_match.split(",") if part.strip()} if if_none_match else set()
 
 
 def _badge_args() -> tuple[str, str] | Response:
@@ -151,17 +178,12 @@ def badge_svg(claim_id: str) -> Response:
     if isinstance(args, Response):
         return args
     style, label = args
-    state = badge_state(claim_id)
-    svg, etag = _rendered(badge_for(state, label), style)
-    headers = {
-        "ETag": etag,
-        "Cache-Control": f"public, max-age={settings().badge_max_age}",
-        "X-Content-Type-Options": "nosniff",
-    }
-    status = 404 if state is None else 200
-    if status == 200 and etag in _if_none_match():
-        return Response(status=304, headers=headers)
-    return Response(svg, status=status, mimetype="image/svg+xml", headers=headers)
+    max_age = settings().badge_max_age
+    answer = badge_answer(
+        badge_state(claim_id), style, label, request.headers.get("If-None-Match", ""), max_age
+    )
+    status, headers, body = answer
+    return Response(body, status=status, headers=headers)
 
 
 @bp.route("/badges/<claim_id>.json")
@@ -211,11 +233,6 @@ def embed_snippets(claim: Claim) -> dict:
         "width": width,
         "height": 20,
     }
-
-
-def _if_none_match() -> set[str]:
-    header = request.headers.get("If-None-Match", "")
-    return {part.strip() for part in header.split(",") if part.strip()}
 
 
 def _public_claim(claim_id: str) -> Claim | None:

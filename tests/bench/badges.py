@@ -10,7 +10,10 @@ server on a free loopback port with 2 gunicorn sync workers, `wrk -t2 -c64 -d10s
 2. 200 uniform   Factdesk, uniformly random claim ids.
 3. 200 Zipf      Factdesk, Zipf-distributed ids (s = 1.1, as real embeds are).
 4. 304           Factdesk, uniformly random ids, each request with its id's ETag in If-None-Match.
-5. bare again    to see whether the machine's load moved meanwhile; ratios use the mean of 1 and 5.
+5. 304, limit on run 4 again on a server with the public rate limit on (at a rate no run reaches):
+                 what counting every request costs. Not a goal; the goals are measured with
+                 limits off, because one loopback client stands for many readers.
+6. bare again    to see whether the machine's load moved meanwhile; ratios use the mean of 1 and 6.
 
 Prints a table (req/s, share of bare, p50, p99, errors = unexpected statuses + socket errors,
 server CPU per request), diagnostics (checks of what was served, an in-process timing of where a
@@ -19,6 +22,7 @@ badge request's time goes), and PASS/FAIL per goal. The exit code is 0 either wa
 
 import argparse
 import bisect
+import contextlib
 import cProfile
 import io
 import math
@@ -81,6 +85,7 @@ WARM_UP = 40  # requests per server before measuring, to distinct ids
 CHECKS = 30  # ids whose ETag and 304 are checked over HTTP before the runs
 PROBE_REQUESTS = 2_000  # in-process requests per probe
 
+LIMIT_ON = "100000000/minute"  # the public rate limit of the extra run: counted, never reached
 GOAL_UNIFORM = 0.30
 GOAL_ZIPF = 0.60
 GOAL_304 = 0.70
@@ -293,7 +298,7 @@ def bare_server(ctx: Context, label: str) -> Iterator[Server]:
 
 
 @contextmanager
-def factdesk_server(ctx: Context) -> Iterator[Server]:
+def factdesk_server(ctx: Context, public_limit: str = "off") -> Iterator[Server]:
     """`factdesk serve --workers 2`: gunicorn and, in the same process group, the job worker."""
     port = free_port()
     command = [
@@ -306,8 +311,9 @@ def factdesk_server(ctx: Context) -> Iterator[Server]:
         "--workers",
         str(WORKERS),
     ]
-    env = snapshot_env(factdesk_env(ctx.data_dir))
-    with serving("factdesk", command, env, port, ctx.work / "factdesk.log") as srv:
+    env = {**snapshot_env(factdesk_env(ctx.data_dir)), "FACTDESK_RATE_LIMIT_PUBLIC": public_limit}
+    log = ctx.work / ("factdesk.log" if public_limit == "off" else "factdesk-limited.log")
+    with serving("factdesk", command, env, port, log) as srv:
         yield srv
 
 
@@ -425,19 +431,27 @@ def run_factdesk(ctx: Context) -> list[Result]:
     return results
 
 
+def run_limited(ctx: Context) -> list[Result]:
+    """The 304 run again with the public rate limit on (counted in each worker's memory), as in
+    production, at a limit one loopback client cannot reach: what counting costs."""
+    assert ctx.published is not None
+    with factdesk_server(ctx, public_limit=LIMIT_ON) as server:
+        warm(server, ctx.published.ids[-WARM_UP:])
+        return [wrk_badges(f"factdesk 304, public limit on ({LIMIT_ON})", server, ctx, 304, False)]
+
+
 # -- in-process: where a badge request's time goes ----------------------------------------------
 
 # (file suffix, function, label): the parts of a Factdesk badge request the probe reports.
 PARTS = (
-    ("flask/app.py", "wsgi_app", "Flask request, in all"),
-    ("service/app.py", "prepare", "  before_request (base URL, auth, idempotency)"),
-    ("service/public.py", "badge_svg", "  the view"),
-    ("service/app.py", "desk", "    desk(): a Session and a Desk"),
-    ("claims/services.py", "badge_state", "    ClaimService.badge_state: the row read"),
-    ("sqlmodel/orm/session.py", "execute", "      Session.execute (ORM, pool checkout, BEGIN, SELECT)"),
-    ("~", "<method 'execute' of 'sqlite3.Cursor' objects>", "        in SQLite itself: BEGIN, SELECT"),
-    ("service/app.py", "finish", "  after_request: COMMIT of the read transaction"),
-    ("service/db.py", "close", "  teardown: Session.close, connection back to the pool"),
+    ("flask/app.py", "__call__", "Flask's app(environ, start_response), in all"),
+    ("service/fastpath.py", "__call__", "  the badge fast path"),
+    ("service/ratelimit.py", "check_public", "    the public rate limit (off here)"),
+    ("service/public.py", "cached_badge_state", "    the badge state: cache, else one row"),
+    ("~", "<method 'execute' of 'sqlite3.Cursor' objects>", "      in SQLite itself"),
+    ("service/public.py", "badge_answer", "    the SVG, ETag and headers"),
+    ("service/logs.py", "write_access", "    the access line"),
+    ("service/metrics.py", "observe", "    metrics"),
 )
 
 
@@ -453,10 +467,8 @@ def probe_in_process(ctx: Context) -> list[str]:
     """Time badge requests through the Flask test client, Factdesk and bare, and profile Factdesk's.
 
     The test client stands in for gunicorn (no sockets): both apps pay for it alike, so the
-    difference is Factdesk's own work per request. A run with `ClaimService.badge_state` stubbed
-    out (a fixed published state, no session use) shows what the row read costs.
+    difference is Factdesk's own work per request. The access lines go to /dev/null.
     """
-    from claims.services import ClaimService
     from service import create_app
     from tests.bench import bare_badge_app
 
@@ -483,31 +495,24 @@ def probe_in_process(ctx: Context) -> list[str]:
         timed_requests(get, 200)  # warm: imports, caches, compiled SQL
         return statistics.median(timed_requests(get, PROBE_REQUESTS) for _ in range(3))
 
-    bare, ok, not_modified = measure(bare_200), measure(factdesk_200), measure(factdesk_304)
-    original = ClaimService.badge_state
-    ClaimService.badge_state = lambda self, claim_id: ("published", "false", 1)  # type: ignore[method-assign]
-    try:
-        no_read = measure(factdesk_200)
-    finally:
-        ClaimService.badge_state = original  # type: ignore[method-assign]
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):
+        bare, ok, not_modified = measure(bare_200), measure(factdesk_200), measure(factdesk_304)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        timed_requests(factdesk_200, PROBE_REQUESTS)
+        profiler.disable()
     lines = [
         f"in-process, Flask test client, {PROBE_REQUESTS:,} requests x3 (median): bare {bare:.3f} ms/req; "
-        f"Factdesk 200 {ok:.3f}, 304 {not_modified:.3f}, 200 with badge_state stubbed {no_read:.3f} ms/req",
-        f"  so per 200: Factdesk's own work {ok - bare:.3f} ms, of which the row read (session, "
-        f"connection, BEGIN/SELECT/COMMIT) {ok - no_read:.3f} ms and the rest (hooks, Desk, headers, "
-        f"Response) {no_read - bare:.3f} ms",
+        f"Factdesk 200 {ok:.3f}, 304 {not_modified:.3f} ms/req (the 200s after the first {PROBE_REQUESTS:,} "
+        "mostly from the badge state cache)",
     ]
-    profiler = cProfile.Profile()
-    profiler.enable()
-    timed_requests(factdesk_200, PROBE_REQUESTS)
-    profiler.disable()
     stats = pstats.Stats(profiler)
     cumulative: dict[tuple[str, str], float] = {}
     for (filename, _, function), (_, _, _, ct, _) in stats.stats.items():  # type: ignore[attr-defined]
         for suffix, name, _label in PARTS:
             if function == name and filename.endswith(suffix):
                 cumulative[(suffix, name)] = cumulative.get((suffix, name), 0.0) + ct
-    whole = cumulative.get(("flask/app.py", "wsgi_app")) or math.nan
+    whole = cumulative.get(("flask/app.py", "__call__")) or math.nan
     lines.append("cProfile of the Factdesk 200s (the profiler slows calls; read the shares):")
     for suffix, name, label in PARTS:
         ct = cumulative.get((suffix, name), 0.0)
@@ -584,6 +589,13 @@ def goal_lines(by_key: dict[str, Result], bare_rps: float) -> list[str]:
         )
     else:
         lines.append(f"FAIL  p99 < {GOAL_P99_MS:.0f} ms in each Factdesk run: not measured")
+    limited = by_key.get("304limited")
+    if usable(limited) and not math.isnan(bare_rps):
+        assert limited is not None
+        lines.append(
+            f"INFO  304s with the public rate limit on (not a goal): {limited.rps:.0f} req/s is "
+            f"{limited.rps / bare_rps:.1%} of bare, p99 {limited.p99_ms:.1f} ms"
+        )
     for result in by_key.values():
         if result.error is None and result.errors:
             lines.append(f"WARN  {result.name}: {result.errors} errors (unexpected status + socket)")
@@ -669,6 +681,7 @@ def main(argv: list[str] | None = None) -> int:
         scenarios: list[tuple[list[str], str, Callable[[], list[Result]]]] = [
             (["bare1"], "bare badge app", lambda: [run_bare(ctx, "1st")]),
             (["uniform", "zipf", "304"], "factdesk", lambda: run_factdesk(ctx)),
+            (["304limited"], "factdesk with the public limit on", lambda: run_limited(ctx)),
             (["bare2"], "bare badge app again", lambda: [run_bare(ctx, "2nd")]),
         ]
         for keys, title, run in scenarios:
