@@ -59,14 +59,13 @@ class BadgeFastPath:
         except RateLimited as refused:
             return self._too_many(environ, start_response, refused, address, started)
         environ[COUNTED] = True  # so Flask does not count this request again if it answers after all
+        style, label = args
         try:
             state = cached_badge_state(self.engine, match.group(1), self.max_age)
-        except Exception:  # the database is away: Flask answers (503 problem+json) and logs it
+            answer = badge_answer(state, style, label, environ.get("HTTP_IF_NONE_MATCH", ""), self.max_age)
+        except Exception:  # the database is away, say: Flask answers it as problem+json, and logs it
             return self.wsgi_app(environ, start_response)
-        style, label = args
-        status, headers, body = badge_answer(
-            state, style, label, environ.get("HTTP_IF_NONE_MATCH", ""), self.max_age
-        )
+        status, headers, body = answer
         return self._send(environ, start_response, status, headers, body, address, started)
 
     def _too_many(

@@ -29,14 +29,15 @@ SECRETS = [
     (re.compile(r"\b(Bearer|Basic) +[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),  # as in Authorization
     (re.compile(r"\b(\w+://[^/\s:@]*:)[^/\s@]+@"), rf"\1{MASK}@"),  # scheme://user:password@host
 ]
-# One pass to tell whether a text holds any secret at all: nearly every line holds none.
-ANY_SECRET = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in SECRETS))
+# What every secret above contains: nearly every line holds none of these, and `in` is far
+# quicker than any regular expression at saying so.
+MARKERS = ("fdk_", "whsec_", "Bearer ", "Basic ", "://")
 FORMATS = ("json", "text")
 
 
 def redact(text: str) -> str:
     """`text` with every secret the service knows the shape of masked."""
-    if not ANY_SECRET.search(text):
+    if not any(marker in text for marker in MARKERS):
         return text
     for pattern, replacement in SECRETS:
         text = pattern.sub(replacement, text)
