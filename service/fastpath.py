@@ -25,7 +25,7 @@ from service.errors import PROBLEM_TYPE, TOO_MANY_REQUESTS, problem_document
 from service.exceptions import RateLimited
 from service.logs import REQUEST_ID_HEADER, request_id_from, write_access
 from service.metrics import observe
-from service.public import badge_answer, cached_badge_state
+from service.public import badge_answer, badge_reader, cached_badge_state
 from service.ratelimit import COUNTED, address_of
 
 BADGE_PATH = re.compile(r"/badges/([A-Za-z0-9_-]{1,100})\.svg")
@@ -40,7 +40,7 @@ class BadgeFastPath:
 
     def __init__(self, app: Flask, wsgi_app: Callable[[dict, StartResponse], Iterable[bytes]]) -> None:
         self.wsgi_app = wsgi_app  # Flask's own: everything this does not answer goes there
-        self.engine = app.extensions["factdesk.engine"]
+        self.reader = badge_reader(app)
         self.limits = app.extensions["factdesk.limits"]
         self.max_age = app.extensions["factdesk.settings"].badge_max_age
 
@@ -61,7 +61,7 @@ class BadgeFastPath:
         environ[COUNTED] = True  # so Flask does not count this request again if it answers after all
         style, label = args
         try:
-            state = cached_badge_state(self.engine, match.group(1), self.max_age)
+            state = cached_badge_state(self.reader, match.group(1), self.max_age)
             answer = badge_answer(state, style, label, environ.get("HTTP_IF_NONE_MATCH", ""), self.max_age)
         except Exception:  # the database is away, say: Flask answers it as problem+json, and logs it
             return self.wsgi_app(environ, start_response)

@@ -13,17 +13,15 @@ from functools import lru_cache
 from html import escape
 from urllib.parse import urlencode, urlsplit
 
-from flask import Response, json, render_template, request
+from flask import Flask, Response, current_app, json, render_template, request
 from flask_smorest import Blueprint
-from sqlalchemy.engine import Engine
 
 from claims.claimreview import claim_review, data_feed
 from claims.errors import ClaimNotFound
 from claims.models import Claim
 from claims.schemas import rating_label
-from claims.services import read_badge_state
+from claims.services import BadgeStateReader
 from claims.workflow import active_scale
-from service import db
 from service.app import desk, settings
 from service.badges import DEFAULT_LABEL, STYLES, Badge, clean_label, render_svg
 from service.errors import problem
@@ -105,17 +103,22 @@ badge_states = BadgeStates()
 
 def badge_state(claim_id: str) -> tuple[str, str | None, int] | None:
     """A claim's badge state, for the running app."""
-    return cached_badge_state(db.engine(), claim_id, settings().badge_max_age)
+    return cached_badge_state(badge_reader(current_app), claim_id, settings().badge_max_age)
 
 
-def cached_badge_state(engine: Engine, claim_id: str, max_age: int) -> tuple[str, str | None, int] | None:
-    """A claim's badge state: from the short cache, else one indexed row on a bare connection."""
+def badge_reader(app: Flask) -> BadgeStateReader:
+    """The app's badge state reader, shared by the view and the fast path."""
+    reader = app.extensions.get("factdesk.badge_reader")
+    if reader is None:
+        reader = app.extensions["factdesk.badge_reader"] = BadgeStateReader(app.extensions["factdesk.engine"])
+    return reader
 
-    def load() -> tuple | None:
-        with engine.connect() as conn:
-            return read_badge_state(conn, claim_id)
 
-    return badge_states.get(claim_id, load, min(badge_states.ttl, max_age))
+def cached_badge_state(
+    reader: BadgeStateReader, claim_id: str, max_age: int
+) -> tuple[str, str | None, int] | None:
+    """A claim's badge state: from the short cache, else one indexed row."""
+    return badge_states.get(claim_id, lambda: reader.read(claim_id), min(badge_states.ttl, max_age))
 
 
 @lru_cache(maxsize=4096)

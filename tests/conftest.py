@@ -91,6 +91,8 @@ def make_app(engine: Engine, database_url: str, tmp_path) -> Iterator:  # noqa: 
 
     yield make
     for app in apps:
+        if "factdesk.badge_reader" in app.extensions:
+            app.extensions["factdesk.badge_reader"].close()
         app.extensions["factdesk.engine"].dispose()
     jobs.dispose()
     empty_tables(engine)

@@ -7,9 +7,10 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from werkzeug.test import Client
 
+from claims.services import BadgeStateReader
 from service.fastpath import BadgeFastPath, badge_args
 from service.public import badge_states
-from tests.conftest import Act, publish
+from tests.conftest import Act, publish, set_status
 
 REMOTE = {"REMOTE_ADDR": "127.0.0.1"}
 HOSTILE_LABEL = '<script>"x"</script> & ファクト ✅ مراجعة'  # 36 characters
@@ -158,13 +159,30 @@ def test_fast_path_429_is_the_same_problem_and_shares_the_budget(make_app) -> No
 
 
 def test_a_database_failure_goes_to_flask_and_is_a_problem(client, monkeypatch) -> None:  # noqa: ANN001
-    import service.public
-
-    def broken(_conn, _claim_id):  # noqa: ANN001, ANN202
+    def broken(_reader, _claim_id):  # noqa: ANN001, ANN202
         raise OperationalError("SELECT", {}, Exception("database is away"))
 
     badge_states.forget(["clm_never_cached"])
-    monkeypatch.setattr(service.public, "read_badge_state", broken)
+    monkeypatch.setattr(BadgeStateReader, "read", broken)
     response = client.get("/badges/clm_never_cached.svg")
     assert response.status_code == 503 and response.mimetype == "application/problem+json"
     assert response.headers["Retry-After"] == "5"
+
+
+def test_a_broken_badge_connection_is_replaced(app, client, states, engine) -> None:  # noqa: ANN001
+    from service.public import badge_reader
+
+    reader = badge_reader(app)
+    badge_states.forget([states["published"]])
+    assert client.get(f"/badges/{states['published']}.svg").status_code == 200
+    _, kept = reader._local.connection  # noqa: SLF001 - the connection this thread keeps
+    kept.dbapi_connection.close()  # as when the database restarts under it
+    badge_states.forget([states["published"]])
+    # The fast path's read fails, Flask's view reads again on a new connection: the reader never sees it.
+    response = client.get(f"/badges/{states['published']}.svg")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert reader._local.connection[1] is not kept  # noqa: SLF001
+    # A write committed elsewhere is seen at once (autocommit: no snapshot is kept open).
+    assert reader.read(states["under_review"])[0] == "submitted"
+    set_status(engine, states["under_review"], "published")
+    assert reader.read(states["under_review"])[0] == "published"
