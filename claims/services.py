@@ -343,6 +343,7 @@ class ClaimService:
             ClaimTag(claim_id=claim.id, tag=t, position=i) for i, t in enumerate(_tags(data.get("tags")))
         ]
         claim.appearances = []
+        claim.citations, claim.verdicts = [], []  # known empty: the answer needs no query for them
         if data.get("appearance"):
             self._add_appearance(claim, submitter, data["appearance"])
         claim.search_text = _search_text(claim)
