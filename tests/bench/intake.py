@@ -72,6 +72,7 @@ WRK_TIMEOUT = "20s"
 SMALL = 1_000
 LARGE = 100_000
 USER = "bench-submitter"
+STORED_VERSION = 1  # a submitted claim is written once: the version ClaimService.submit leaves
 
 GOAL_SMALL_VS_BARE = 0.50
 GOAL_LARGE_VS_SMALL = 0.70
@@ -235,7 +236,7 @@ def preload_sql(url: str, count: int, vocab: Vocabulary, seed: int, batch: int =
                         "needs_review": False,
                         "duplicate_of": None,
                         "submitted_by": user_id,
-                        "version": 2,
+                        "version": STORED_VERSION,
                         "search_text": "\n".join([data["text"], data["claimant"], quote]),
                         "created_at": now,
                         "updated_at": now,
@@ -306,7 +307,7 @@ def check_stored(url: str) -> str:
             claim = service.get(newest, user)
             intact = History.verify(service.events(newest, user)) is None
             version = claim.version
-            whole = bool(claim.appearances and claim.tags) and version == 2
+            whole = bool(claim.appearances and claim.tags) and version == STORED_VERSION
             session.rollback()
     finally:
         engine.dispose()
