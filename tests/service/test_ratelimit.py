@@ -4,6 +4,7 @@ with Retry-After, and recovery when the window passes."""
 import time
 
 import pytest
+from limits import parse
 
 from service import ratelimit
 from service.config import SettingsError
@@ -93,3 +94,37 @@ def test_limits_can_be_turned_off_and_bad_values_stop_the_start(make_app, make_u
         make_app(rate_limit_writes="lots")
     with pytest.raises(SettingsError, match="FACTDESK_TRUSTED_PROXIES"):
         make_app(trusted_proxies=("proxy.example",))
+
+
+def test_every_limit_of_a_group_counts(make_app, make_user) -> None:  # noqa: ANN001
+    client = make_app(rate_limit_writes="2/second;3/minute").test_client()
+    alice = make_user("submitter")
+    assert [write(client, alice, f"Burst claim {n}.").status_code for n in range(2)] == [201, 201]
+    assert_rate_limited(write(client, alice, "Third in the same second."), 1)  # 2 per second
+    time.sleep(1.1)
+    assert write(client, alice, "Third in the minute.").status_code == 201
+    refused = write(client, alice, "Fourth in the minute.")  # 3 per minute, though the second is new
+    assert "3 per 1 minute" in assert_rate_limited(refused, 60)["detail"]
+
+
+def test_an_unreachable_counter_store_falls_back_and_is_retried_later(monkeypatch) -> None:  # noqa: ANN001
+
+    counters = ratelimit.Counters("redis://127.0.0.1:1/0", socket_connect_timeout=0.2, socket_timeout=0.2)
+    limit = parse("2/minute")
+    tried = []
+    original = counters._main.hit  # noqa: SLF001
+
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        tried.append(time.monotonic())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(counters._main, "hit", counting)  # noqa: SLF001
+    assert counters.hit(limit, "factdesk", "public", "addr:a") is None  # counted in memory
+    assert counters.hit(limit, "factdesk", "public", "addr:a") is None
+    assert counters.hit(limit, "factdesk", "public", "addr:a") >= 1  # the limit holds meanwhile
+    assert len(tried) == 1  # Redis is not asked again until its retry time
+    later = time.monotonic() + ratelimit.RETRY_REDIS_SECONDS[0] + 0.1
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: later)
+    counters.hit(limit, "factdesk", "public", "addr:b")
+    assert len(tried) == 2  # asked again after the first back-off; still away, so the next wait is longer
+    assert counters._retry_at == later + ratelimit.RETRY_REDIS_SECONDS[1]  # noqa: SLF001
