@@ -121,6 +121,10 @@ def _register_lifecycle(app: Flask, settings: Settings) -> None:
     @app.before_request
     def prepare() -> Response | None:
         use_base((lambda: settings.base_url) if settings.base_url else _request_host)
+        try:  # werkzeug reads the query string as UTF-8 and fails on other bytes: say so, no 500
+            request.query_string.decode()
+        except UnicodeDecodeError:
+            return problem(400, "The query string is not UTF-8; percent-encode other bytes.")
         writes = request.method in WRITE_METHODS
         if writes and request.path.startswith("/api/"):
             refused = _check_body(app, settings)

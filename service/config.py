@@ -4,6 +4,10 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
+IN_MEMORY = (None, "", ":memory:")  # SQLite database names that mean a database in memory
+
 
 class SettingsError(ValueError):
     """A setting has a value the service cannot run with; the message says which and why."""
@@ -56,6 +60,11 @@ class Settings:
             raise SettingsError("FACTDESK_MAX_BODY_BYTES must be at least 1024.")
         if self.approvals_required < 1:
             raise SettingsError("FACTDESK_APPROVALS_REQUIRED must be 1 or more.")
+        if self.database_url.startswith("sqlite") and make_url(self.database_url).database in IN_MEMORY:
+            raise SettingsError(
+                "FACTDESK_DATABASE_URL must name a database file or server: an in-memory SQLite "
+                "database would be a different, empty one in every worker and connection."
+            )
         if self.badge_max_age < 0:
             raise SettingsError("FACTDESK_BADGE_MAX_AGE must not be negative.")
         if self.base_url and not self.base_url.startswith(("http://", "https://")):

@@ -80,16 +80,26 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_write_intent.get() else "BEGIN")
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
-    """An engine for `url`, configured for concurrent web workers on SQLite or PostgreSQL."""
+def make_engine(url: str, *, pool_size: int = 5, autocommit: bool = False) -> Engine:
+    """An engine for `url`, configured for concurrent web workers on SQLite or PostgreSQL.
+
+    `autocommit`: every statement is its own transaction (no BEGIN, no ROLLBACK on check-in), for
+    single-statement reads that must see the latest commit; such an engine must never write.
+    """
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    options: dict = {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if autocommit else {}
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **options,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        if not autocommit:
+            event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10)
+    # An autocommit engine's connections are re-opened on failure by their user, not pinged.
+    return sa.create_engine(
+        url, pool_pre_ping=not autocommit, pool_size=pool_size, max_overflow=10, **options
+    )

@@ -11,7 +11,6 @@ parameters (the view answers those 422s), requests with credentials (Flask check
 failure to read the badge's state (Flask answers it as problem+json).
 """
 
-import json
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -43,6 +42,7 @@ class BadgeFastPath:
         self.reader = badge_reader(app)
         self.limits = app.extensions["factdesk.limits"]
         self.max_age = app.extensions["factdesk.settings"].badge_max_age
+        self.dumps = app.json.dumps  # the JSON the Flask view's problems are written with
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -72,7 +72,7 @@ class BadgeFastPath:
         self, environ: dict, start_response: StartResponse, refused: RateLimited, address: str, started: float
     ) -> Iterable[bytes]:
         document = problem_document(429, refused.detail, environ["PATH_INFO"], title=TOO_MANY_REQUESTS)
-        body = json.dumps(document).encode()
+        body = self.dumps(document).encode()
         headers = [
             ("Retry-After", str(refused.retry_after)),
             ("Content-Type", PROBLEM_TYPE),

@@ -26,12 +26,13 @@ MASK = "[redacted]"
 SECRETS = [
     (re.compile(r"fdk_[A-Za-z0-9_-]+"), f"fdk_{MASK}"),
     (re.compile(r"whsec_[A-Za-z0-9+/=_-]+"), f"whsec_{MASK}"),
-    (re.compile(r"\b(Bearer|Basic) +[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),  # as in Authorization
+    # As in Authorization: the scheme capitalised, lower-case or all capitals.
+    (re.compile(r"\b([Bb]earer|BEARER|[Bb]asic|BASIC) +[A-Za-z0-9._~+/=-]{8,}"), rf"\1 {MASK}"),
     (re.compile(r"\b(\w+://[^/\s:@]*:)[^/\s@]+@"), rf"\1{MASK}@"),  # scheme://user:password@host
 ]
 # What every secret above contains: nearly every line holds none of these, and `in` is far
 # quicker than any regular expression at saying so.
-MARKERS = ("fdk_", "whsec_", "Bearer ", "Basic ", "://")
+MARKERS = ("fdk_", "whsec_", "earer ", "EARER ", "asic ", "ASIC ", "://")
 FORMATS = ("json", "text")
 
 

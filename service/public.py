@@ -110,7 +110,9 @@ def badge_reader(app: Flask) -> BadgeStateReader:
     """The app's badge state reader, shared by the view and the fast path."""
     reader = app.extensions.get("factdesk.badge_reader")
     if reader is None:
-        reader = app.extensions["factdesk.badge_reader"] = BadgeStateReader(app.extensions["factdesk.engine"])
+        reader = app.extensions["factdesk.badge_reader"] = BadgeStateReader(
+            app.extensions["factdesk.settings"].sqlalchemy_url
+        )
     return reader
 
 

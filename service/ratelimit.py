@@ -12,6 +12,7 @@ must run after the request lifecycle, so that it sees the authenticated user.
 import ipaddress
 import logging
 import math
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,17 +51,19 @@ class Counters:
         self._main, self._fallback = FixedWindowRateLimiter(self.storage), FixedWindowRateLimiter(self.memory)
         self._failures = 0  # consecutive failures of the main storage
         self._retry_at = 0.0  # monotonic time at which the main storage is tried again
+        self._lock = threading.Lock()
 
     def hit(self, item: RateLimitItem, *identifiers: str) -> int | None:
         """Count one hit; None if within the limit, else the seconds until its window resets."""
-        if self._failures and time.monotonic() < self._retry_at:
+        if self._failures and not self._claim_retry():
             return self._hit(self._fallback, item, identifiers)
         try:
             answer = self._hit(self._main, item, identifiers)
         except Exception as exc:  # Redis down or timing out: never a 500 because of a counter
-            self._failures += 1
-            delay = RETRY_REDIS_SECONDS[min(self._failures, len(RETRY_REDIS_SECONDS)) - 1]
-            self._retry_at = time.monotonic() + delay
+            with self._lock:
+                self._failures += 1
+                delay = RETRY_REDIS_SECONDS[min(self._failures, len(RETRY_REDIS_SECONDS)) - 1]
+                self._retry_at = time.monotonic() + delay
             if self._failures == 1:
                 log.warning("rate limit storage unreachable (%s): counting in memory", exc.__class__.__name__)
             return self._hit(self._fallback, item, identifiers)
@@ -68,6 +71,17 @@ class Counters:
             log.info("rate limit storage answers again")
             self._failures = 0
         return answer
+
+    def _claim_retry(self) -> bool:
+        """Whether this request tries the main storage again: one request per back-off, not every
+        thread at once (each would wait out the timeout)."""
+        with self._lock:
+            now = time.monotonic()
+            if now < self._retry_at:
+                return False
+            # The others count in memory meanwhile: long enough for the try and redis-py's retries.
+            self._retry_at = now + REDIS_TIMEOUT_SECONDS * 4
+            return True
 
     def reset(self) -> None:
         """Forget every count (tests; an operator after changing a limit)."""

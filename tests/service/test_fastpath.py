@@ -2,6 +2,8 @@
 rate limit, access line and metrics, and hands everything it does not answer to Flask."""
 
 import logging
+import os
+import threading
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -78,6 +80,7 @@ def test_the_fast_path_answers_as_the_view_does(paths, states, state, query, met
     path = f"/badges/{states[state]}.svg"
     expected = answer(flask, path, method, query_string=query)
     calls = recorder.calls
+    badge_states.forget([states[state]])  # the fast path reads the state itself
     got = answer(fast, path, method, query_string=query)
     assert got == expected
     assert recorder.calls == calls  # answered without Flask
@@ -85,6 +88,7 @@ def test_the_fast_path_answers_as_the_view_does(paths, states, state, query, met
     for if_none_match in (etag, f'"other", {etag}', '"other"', f"W/{etag}", "*"):
         headers = {"If-None-Match": if_none_match}
         expected = answer(flask, path, method, query_string=query, headers=headers)
+        badge_states.forget([states[state]])
         assert answer(fast, path, method, query_string=query, headers=headers) == expected, if_none_match
     assert recorder.calls == calls
 
@@ -143,19 +147,40 @@ def test_fast_path_writes_the_access_line_and_keeps_the_request_id(client, state
 
 def test_fast_path_429_is_the_same_problem_and_shares_the_budget(make_app) -> None:  # noqa: ANN001
     app = make_app(rate_limit_public="2/minute")
-    client = app.test_client()
+    client, flask = app.test_client(), Client(app.wsgi_app.wsgi_app)
     assert client.get("/c/clm_unknown").status_code == 404  # a page and a badge: one budget
     assert client.get("/badges/clm_unknown.svg").status_code == 404
     refused = client.get("/badges/clm_unknown.svg")
-    through_flask = client.get("/badges/clm_unknown.json")
+    through_flask = flask.get("/badges/clm_unknown.svg", environ_base=REMOTE)
+    assert refused.status_code == through_flask.status_code == 429
+    assert refused.get_data() == through_flask.get_data()
+    for name in ("Content-Type", "Content-Length"):
+        assert refused.headers[name] == through_flask.headers[name]
     for response in (refused, through_flask):
-        assert response.status_code == 429 and response.mimetype == "application/problem+json"
         assert 1 <= int(response.headers["Retry-After"]) <= 61
         assert len(response.headers["X-Request-Id"]) == 32
-    body, flask_body = refused.get_json(), through_flask.get_json()
-    assert body["title"] == flask_body["title"] == "Too many requests"
+    body = refused.get_json()
+    assert body["title"] == "Too many requests" and body["type"] == "about:blank"
     assert body["detail"].startswith("Too many requests: the limit is 2 per 1 minute.")
-    assert body["instance"] == "/badges/clm_unknown.svg" and body["type"] == "about:blank"
+    assert body["instance"] == "/badges/clm_unknown.svg"
+    assert client.get("/badges/clm_unknown.json").status_code == 429
+
+
+def test_a_request_the_fast_path_counted_and_flask_answered_counts_once(make_app, monkeypatch) -> None:  # noqa: ANN001
+    client = make_app(rate_limit_public="2/minute").test_client()
+    original, failures = BadgeStateReader.read, [OperationalError("SELECT", {}, Exception("away"))]
+
+    def fails_once(reader, claim_id):  # noqa: ANN001, ANN202
+        if failures:
+            raise failures.pop()
+        return original(reader, claim_id)
+
+    monkeypatch.setattr(BadgeStateReader, "read", fails_once)
+    badge_states.forget(["clm_counted_once"])
+    assert client.get("/badges/clm_counted_once.svg").status_code == 404  # Flask's view, after the fast path
+    assert not failures
+    assert client.get("/badges/clm_counted_once.svg").status_code == 404  # the second of two
+    assert client.get("/badges/clm_counted_once.svg").status_code == 429
 
 
 def test_a_database_failure_goes_to_flask_and_is_a_problem(client, monkeypatch) -> None:  # noqa: ANN001
@@ -169,20 +194,74 @@ def test_a_database_failure_goes_to_flask_and_is_a_problem(client, monkeypatch) 
     assert response.headers["Retry-After"] == "5"
 
 
-def test_a_broken_badge_connection_is_replaced(app, client, states, engine) -> None:  # noqa: ANN001
+def test_a_dead_pooled_connection_is_replaced_on_every_route(app, client, states, engine, caplog) -> None:  # noqa: ANN001
     from service.public import badge_reader
 
     reader = badge_reader(app)
-    badge_states.forget([states["published"]])
-    assert client.get(f"/badges/{states['published']}.svg").status_code == 200
-    _, kept = reader._local.connection  # noqa: SLF001 - the connection this thread keeps
-    kept.dbapi_connection.close()  # as when the database restarts under it
-    badge_states.forget([states["published"]])
-    # The fast path's read fails, Flask's view reads again on a new connection: the reader never sees it.
-    response = client.get(f"/badges/{states['published']}.svg")
-    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
-    assert reader._local.connection[1] is not kept  # noqa: SLF001
+    published = states["published"]
+    for path in (f"/badges/{published}.svg", f"/badges/{published}.json"):
+        # The connection the pool keeps dies (the database restarted, say) …
+        kept = reader.engine.raw_connection()
+        kept.dbapi_connection.close()
+        kept.close()  # back in the pool, dead
+        badge_states.forget([published])
+        # … and the read is tried again on a new one: no 503, whichever way the request came in.
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.get_data(as_text=True))
+    assert not [
+        r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR
+    ]  # nothing to alarm anyone
     # A write committed elsewhere is seen at once (autocommit: no snapshot is kept open).
     assert reader.read(states["under_review"])[0] == "submitted"
     set_status(engine, states["under_review"], "published")
     assert reader.read(states["under_review"])[0] == "published"
+
+
+def test_badge_reads_from_many_threads_keep_few_connections(app, states) -> None:  # noqa: ANN001
+    from service.public import badge_reader
+
+    reader = badge_reader(app)
+    barrier = threading.Barrier(16)
+    seen = []
+
+    def read() -> None:
+        barrier.wait()
+        for _ in range(20):
+            seen.append(reader.read(states["published"]))
+
+    threads = [threading.Thread(target=read) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(seen) == 320 and all(state[0] == "published" for state in seen)
+    pool = reader.engine.pool
+    assert pool.checkedout() == 0 and pool.checkedin() <= pool.size()  # nothing left open per thread
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_never_uses_or_closes_its_parents_connections(app, states) -> None:  # noqa: ANN001
+    from service.public import badge_reader
+
+    reader = badge_reader(app)
+    assert reader.read(states["published"])[0] == "published"  # the parent holds a pooled connection
+    pid = os.fork()
+    if pid == 0:  # the child: read, close everything it has, leave without running pytest's exit
+        code = 1
+        try:
+            code = 0 if reader.read(states["published"])[0] == "published" else 1
+            reader.close()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert reader.read(states["published"])[0] == "published"  # the parent's connection still works
+
+
+@pytest.mark.parametrize("path", ["/badges/clm_x.svg", "/c/clm_x", "/api/v1/workflow"])
+def test_a_query_string_that_is_not_utf8_is_400_not_500(client, path, caplog) -> None:  # noqa: ANN001
+    raw = b"label=%FF&q=\xff\xfe".decode("latin-1")  # raw bytes, as a server puts them in the environ
+    response = client.get(path, environ_overrides={"QUERY_STRING": raw})
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert "UTF-8" in response.get_json()["detail"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no traceback in the log

@@ -6,8 +6,10 @@ import logging
 
 import pytest
 from flask import request
+from hypothesis import given
+from hypothesis import strategies as st
 
-from service.logs import JsonFormatter, TextFormatter
+from service.logs import SECRETS, JsonFormatter, TextFormatter, redact
 
 ACCESS_FIELDS = {
     "ts",
@@ -121,3 +123,55 @@ def test_no_token_or_secret_reaches_any_log_line(app, client, submitter, caplog,
     assert "fdk_[redacted]" in written and "whsec_[redacted]" in written
     assert "/badges/fdk_[redacted].svg" in written  # what was asked for stays readable
     assert "/badges/whsec_[redacted].svg" in written
+
+
+# One of each shape of secret the logs mask.
+SECRET_SAMPLES = [
+    "fdk_3q2+x7Yw-0",
+    "whsec_c2VjcmV0MTIz",
+    "Bearer abcdefgh.ijk",
+    "bearer abcdefgh.ijk",
+    "BASIC c2VjcmV0OnBhc3M=",
+    "postgresql://editor:hunter2@db.internal/desk",
+]
+
+
+def test_every_shape_of_secret_is_masked() -> None:
+    for pattern, _ in SECRETS:  # a new shape needs its sample here
+        assert any(pattern.search(sample) for sample in SECRET_SAMPLES), pattern.pattern
+    for sample in SECRET_SAMPLES:
+        line = f"GET /x?token={sample} from 192.0.2.1"
+        assert "[redacted]" in redact(line) and sample not in redact(line), sample
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "fdk_",
+                "whsec_",
+                "Bearer",
+                "bearer",
+                "BASIC",
+                "BeArEr",
+                "Basic",
+                " ",
+                "  ",
+                "://",
+                "s",
+                ":",
+                "@",
+                "/",
+                "abcdefgh",
+                "A1+/=",
+                "é",
+                "\n",
+            ]
+        )
+    ).map("".join)
+)
+def test_the_quick_check_never_lets_a_secret_through(text: str) -> None:
+    masked = text
+    for pattern, replacement in SECRETS:  # what the expressions alone make of it
+        masked = pattern.sub(replacement, masked)
+    assert redact(text) == masked
