@@ -4,6 +4,7 @@
 most likely to be near-duplicates of `text` through the index, never by scanning every claim.
 """
 
+import itertools
 import re
 import unicodedata
 
@@ -67,7 +68,11 @@ class ClaimSearch:
         )
 
     def candidates(self, text: str, limit: int = 20) -> list[tuple[str, str]]:
-        """(id, text) of the claims sharing the most telling words with `text`, best first."""
+        """(id, text) of the claims sharing the most telling words with `text`, best first.
+
+        SQLite: those sharing two of its rarest words (the FTS5 vocabulary says which are rarest),
+        or, when none does, one. PostgreSQL: those sharing any of its words, by ts_rank.
+        """
         words = significant_words(text)
         if not words:
             return []
@@ -84,18 +89,23 @@ class ClaimSearch:
                 .limit(limit)
             )
             return [tuple(row) for row in self.session.execute(stmt)]
-        words = self._rarest([_without_diacritics(w) for w in words], RARE_TERMS)
-        if not words:
-            return []
-        match = " OR ".join(_fts5_quote(w) for w in words)
-        rows = self.session.execute(
-            sa.text(
-                "SELECT c.id, c.text FROM claim_fts JOIN claim c ON c.seq = claim_fts.rowid "
-                "WHERE claim_fts MATCH :q ORDER BY claim_fts.rank LIMIT :limit"
-            ),
-            {"q": match, "limit": limit},
-        )
-        return [tuple(row) for row in rows]
+        terms = [_fts5_quote(w) for w in self._rarest([_without_diacritics(w) for w in words], RARE_TERMS)]
+        # Claims sharing two of the rarest words, else one: a near-duplicate shares most words, and
+        # asking for pairs keeps the set to rank small (at 100,000 claims, a few rows, not thousands).
+        pairs = " OR ".join(f"({a} AND {b})" for a, b in itertools.combinations(terms, 2))
+        for match in (pairs, " OR ".join(terms)):
+            if not match:
+                continue
+            rows = self.session.execute(
+                sa.text(
+                    "SELECT c.id, c.text FROM claim_fts JOIN claim c ON c.seq = claim_fts.rowid "
+                    "WHERE claim_fts MATCH :q ORDER BY claim_fts.rank LIMIT :limit"
+                ),
+                {"q": match, "limit": limit},
+            ).all()
+            if rows:
+                return [tuple(row) for row in rows]
+        return []
 
     def _rarest(self, words: list[str], keep: int) -> list[str]:
         """The `keep` words of `words` found in the fewest claims (SQLite: the FTS5 vocabulary).

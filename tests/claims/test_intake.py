@@ -168,3 +168,30 @@ def test_any_printable_text_is_accepted_or_refused_cleanly(submit, text: str) ->
     assert response.status_code in (200, 201, 422)
     if response.status_code != 422:
         assert response.get_json()["text"] == unicodedata.normalize("NFC", text).strip()
+
+
+def test_near_duplicates_are_found_among_many_claims_sharing_a_word(submit) -> None:  # noqa: ANN001
+    # Thirty claims share one telling word with the new one; the near-duplicate shares several.
+    for n in range(30):
+        submit(f"Pyongyang answered statement number {n} within the hour.")
+    near = submit("Pyongyang rejected the resolution as a hostile provocation by Washington.").get_json()
+    claim = submit("Pyongyang rejected the resolution, calling it a hostile provocation.").get_json()
+    assert claim["possible_duplicates"][0]["id"] == near["id"]
+
+
+def test_duplicate_candidates_share_two_rare_words_else_one(submit, engine) -> None:  # noqa: ANN001
+    from sqlmodel import Session
+
+    from claims.search import ClaimSearch
+
+    two = submit("Alpha bravo charlie delta.").get_json()["id"]
+    one = submit("Alpha echo foxtrot golf.").get_json()["id"]
+    with Session(engine) as session:
+        search = ClaimSearch(session)
+        sharing_two = {claim_id for claim_id, _ in search.candidates("Alpha bravo kilo lima.")}
+        sharing_one = {claim_id for claim_id, _ in search.candidates("Alpha kilo lima mike.")}
+    if search.dialect == "sqlite":
+        assert sharing_two == {two}  # a claim sharing two of the rarest words outranks all sharing one
+    else:  # PostgreSQL ranks every claim sharing a word
+        assert sharing_two == {two, one}
+    assert sharing_one == {two, one}  # when none shares two, those sharing one are the candidates
