@@ -195,3 +195,21 @@ def test_duplicate_candidates_share_two_rare_words_else_one(submit, engine) -> N
     else:  # PostgreSQL ranks every claim sharing a word
         assert sharing_two == {two, one}
     assert sharing_one == {two, one}  # when none shares two, those sharing one are the candidates
+
+
+def test_term_counts_are_remembered_briefly_and_absent_words_never(monkeypatch) -> None:  # noqa: ANN001
+    from claims import search
+
+    counts, asked = search.TermCounts(), []
+
+    def count(words: list[str]) -> dict[str, int]:
+        asked.append(sorted(words))
+        return {w: 3 for w in words if w != "novel"}
+
+    assert counts.get(["pyongyang", "novel"], count) == {"pyongyang": 3}
+    assert counts.get(["pyongyang", "novel", "seoul"], count) == {"pyongyang": 3, "seoul": 3}
+    assert asked == [["novel", "pyongyang"], ["novel", "seoul"]]  # a word in no claim is asked again
+    later = search.time.monotonic() + search.TermCounts.TTL_SECONDS + 1
+    monkeypatch.setattr(search.time, "monotonic", lambda: later)
+    counts.get(["pyongyang"], count)
+    assert asked[-1] == ["pyongyang"]  # counted afresh once its time is up
