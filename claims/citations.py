@@ -14,12 +14,14 @@ from claims.errors import CitationNotFound, ClaimLocked
 from claims.models import Citation, Claim
 from claims.services import ClaimService, History
 from service.exceptions import InvalidInputError
-from service.models import User
+from service.models import User, ensure_role
 from sources.anchoring import anchor_quote, normalise
 from sources.models import Snapshot, Source
 from sources.services import CaptureReport, SourceService
 
 FROZEN_STATUSES = ("published", "dismissed")
+
+CITE_ROLE = "reviewer"  # who may add and remove citations
 
 
 @dataclass
@@ -50,6 +52,7 @@ class CitationService:
 
     def add(self, claim_id: str, user: User, data: dict) -> Cited:
         """Cite `data["source_id"]` or `data["url"]` (added as a source if new) with a quote."""
+        ensure_role(user, CITE_ROLE)
         claim = self.claims.get(claim_id, user, lock=True)
         if claim.status in FROZEN_STATUSES:
             raise ClaimLocked(f"A {claim.status} claim's citations cannot change.")
@@ -86,6 +89,7 @@ class CitationService:
 
     def delete(self, claim_id: str, citation_id: str, user: User) -> Claim:
         """Remove a citation from a claim that is not yet published."""
+        ensure_role(user, CITE_ROLE)
         claim = self.claims.get(claim_id, user, lock=True)
         citation = next((c for c in claim.citations if c.id == citation_id), None)
         if citation is None:

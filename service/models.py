@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from service.database import UTCDateTime, utcnow
+from service.exceptions import ForbiddenError
 from service.ids import new_id
 
 ROLES = ("submitter", "reviewer", "editor", "admin")
@@ -14,6 +15,13 @@ ROLES = ("submitter", "reviewer", "editor", "admin")
 def role_rank(role: str) -> int:
     """Position of `role` in the ladder; each role includes the ones before it."""
     return ROLES.index(role)
+
+
+def ensure_role(user: "User", role: str) -> None:
+    """ForbiddenError unless `user` holds `role` or one above it (services call this, so the API
+    and the desk refuse alike)."""
+    if role_rank(user.role) < role_rank(role):
+        raise ForbiddenError(f"This needs the {role} role; you are a {user.role}.")
 
 
 class User(SQLModel, table=True):

@@ -19,6 +19,7 @@ from sqlmodel import select
 
 from service.database import utcnow
 from service.exceptions import ConflictError
+from service.models import User, ensure_role
 from sources.blobs import BlobStore
 from sources.errors import SnapshotNotFound, SourceNotFound, UploadRefused, UploadTooLarge
 from sources.extract import SNIFF_BYTES, extract_text, sniff_type
@@ -27,6 +28,8 @@ from sources.models import Snapshot, Source
 from sources.urls import canonical_url
 
 CHUNK = 64 * 1024
+
+CAPTURE_ROLE = "reviewer"  # who may ask for a source to be captured again
 
 
 @dataclass
@@ -142,8 +145,9 @@ class SourceService:
         rows = list(self.session.scalars(stmt.order_by(Source.id.desc()).limit(limit + 1)))
         return rows[:limit], len(rows) > limit
 
-    def capturable(self, source_id: str) -> Source:
-        """The source, if it can be captured again (an uploaded document has no URL to fetch)."""
+    def capturable(self, source_id: str, user: User) -> Source:
+        """The source, if `user` may capture it again and it can be (an upload has no URL to fetch)."""
+        ensure_role(user, CAPTURE_ROLE)
         return _with_url(self.get(source_id))
 
     def by_ids(self, ids: set[str]) -> list[Source]:

@@ -106,7 +106,7 @@ def get_source(source_id: str) -> object:
 @blp.doc(security=BEARER)
 def recapture(source_id: str) -> object:
     """Capture the source again now."""
-    source = desk().sources.capturable(source_id)
+    source = desk().sources.capturable(source_id, current_user())
     _queue_capture(source.id)
     return source
 

@@ -7,7 +7,7 @@ context; no Flask here, so the pages' content can be tested without HTTP.
 import re
 from dataclasses import dataclass
 
-from claims.citations import FROZEN_STATUSES
+from claims.citations import CITE_ROLE, FROZEN_STATUSES
 from claims.models import Citation, Claim
 from claims.schemas import RELATIONS
 from claims.services import ClaimFilters, History
@@ -17,8 +17,8 @@ from service.exceptions import NotFoundError
 from service.models import User, role_rank
 from service.reviewer import reads
 from sources.models import Snapshot, Source
+from sources.services import CAPTURE_ROLE
 
-CITE_ROLE = "reviewer"  # as the API's POST …/citations and POST …/captures require
 CONTEXT_CHARS = 280  # text shown either side of a highlighted quote
 TEXT_SHOWN = 100_000  # characters of extracted text shown on a source page; the rest is a link away
 RECENT_SOURCES = 100  # sources offered in the citation form's list
@@ -68,7 +68,7 @@ def can_cite(claim: Claim, me: User) -> bool:
 
 def may_capture(me: User) -> bool:
     """Whether the re-capture button belongs on a source's page for this user."""
-    return role_rank(me.role) >= role_rank(CITE_ROLE)
+    return role_rank(me.role) >= role_rank(CAPTURE_ROLE)
 
 
 def claim_page(desk: Desk, claim: Claim, me: User) -> dict:

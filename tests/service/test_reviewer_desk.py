@@ -417,12 +417,24 @@ def forms_on(page) -> set[str]:  # noqa: ANN001
     return set(re.findall(r'id="act-(\w+)"', page.get_data(as_text=True)))
 
 
-def test_the_forms_are_what_the_workflow_allows_the_user_now(desk, signed_in) -> None:  # noqa: ANN001
+def test_the_forms_are_what_the_workflow_allows_the_user_now(client, desk, signed_in) -> None:  # noqa: ANN001
     claim = f"/desk/claims/{desk['claim_id']}"
     submitter_page = signed_in(desk["submitter"]).get(claim)
     assert forms_on(submitter_page) == set() and 'id="cite"' not in submitter_page.get_data(as_text=True)
     assert "The workflow allows a submitter no action" in text_of(submitter_page)
+    # A submitter who posts the citation or re-capture form anyway is refused by the same rule as
+    # in the API (the services check it), and nothing changes.
+    submitter = signed_in(desk["submitter"])
+    submitter.get(claim)
+    cited = submitter.post(
+        f"{claim}/citations", source_id=desk["source_id"], relation="supports", exact="Seoul"
+    )
+    assert cited.status_code == 403 and "This needs the reviewer role; you are a submitter." in text_of(cited)
+    recapture = submitter.post(f"/desk/sources/{desk['source_id']}/captures")
+    assert recapture.status_code == 403 and "This needs the reviewer role" in text_of(recapture)
     reviewer_page = signed_in(desk["alice"]).get(claim)
+    stored = client.get(f"/api/v1/claims/{desk['claim_id']}", headers=desk["alice"].headers).get_json()
+    assert len(stored["citations"]) == 1
     assert forms_on(reviewer_page) == {"start_research"}
     assert 'id="cite"' in reviewer_page.get_data(as_text=True)
     assert forms_on(signed_in(desk["editor"]).get(claim)) == {"start_research", "dismiss"}
