@@ -8,7 +8,7 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,6 +30,7 @@ from sources.urls import canonical_url
 CHUNK = 64 * 1024
 
 CAPTURE_ROLE = "reviewer"  # who may ask for a source to be captured again
+FIRST_CAPTURE_GRACE = timedelta(minutes=15)  # a source never checked after this lost its first capture
 
 
 @dataclass
@@ -187,11 +188,14 @@ class SourceService:
         return self.session.get(Snapshot, source.good_snapshot_id) if source.good_snapshot_id else None
 
     def due_for_recheck(self, before: datetime, limit: int = 1000) -> list[str]:
-        """Ids of URL sources last checked before `before` (or never), oldest first."""
+        """Ids of URL sources last checked before `before`, oldest first, and of those never
+        checked though added over FIRST_CAPTURE_GRACE ago (a new source's first capture is queued
+        when it is added: queueing it again would capture it twice)."""
+        lost = sa.and_(Source.last_checked_at.is_(None), Source.created_at < utcnow() - FIRST_CAPTURE_GRACE)
         stmt = (
             select(Source.id)
             .where(Source.canonical_url.is_not(None))
-            .where(sa.or_(Source.last_checked_at.is_(None), Source.last_checked_at < before))
+            .where(sa.or_(lost, Source.last_checked_at < before))
             .order_by(Source.last_checked_at.asc().nulls_first())
             .limit(limit)
         )

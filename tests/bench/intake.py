@@ -206,8 +206,8 @@ def preload_service(url: str, count: int, vocab: Vocabulary, seed: int) -> float
 def preload_sql(url: str, count: int, vocab: Vocabulary, seed: int, batch: int = 10_000) -> float:
     """Insert `count` claims with bulk SQL, as ClaimService.submit would store them; seconds taken.
 
-    Per claim: the `claim` row (version 2: submit inserts, then `_touch` updates it once), its
-    tags, one appearance, and the `submitted` event hashed with the service's `event_digest`.
+    Per claim: the `claim` row (version 1: submit writes it once), its tags, one appearance, and
+    the `submitted` event hashed with the service's `event_digest`.
     The FTS5 triggers index `search_text` (text, claimant and quote, as `_search_text` joins them).
     """
     rng = random.Random(seed)

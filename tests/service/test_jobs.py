@@ -11,6 +11,8 @@ from click.testing import CliRunner
 
 from service import jobs
 from service.cli import main
+from service.database import utcnow
+from sources.models import Source
 
 
 def snapshot_count(engine, source_id: str) -> int:  # noqa: ANN001
@@ -80,3 +82,22 @@ def test_a_worker_process_runs_queued_captures(
     assert snapshot_count(engine, source["id"]) == 1, stderr.decode()
     got = app.test_client().get(f"/api/v1/sources/{source['id']}", headers=reviewer.headers).get_json()
     assert got["health"] == "ok"
+
+
+def test_a_new_source_is_not_queued_twice_by_the_periodic_recheck(
+    make_app, reviewer, engine, tmp_path
+) -> None:  # noqa: ANN001
+    app = make_app(data_dir=str(tmp_path / "queued"), JOBS_IMMEDIATE=False)
+    source = (
+        app.test_client()
+        .post("/api/v1/sources", json={"url": "https://example.org/new"}, headers=reviewer.headers)
+        .get_json()
+    )
+    assert jobs.huey.pending_count() == 1  # its first capture
+    # The 15-minute re-check comes round before a worker took it: not queued again …
+    assert jobs.recheck_sources() == 0 and jobs.recheck_sources(timedelta(0)) == 0
+    # … but a source still never checked long after it was added lost its capture: queued again.
+    with engine.begin() as conn:
+        added = utcnow() - timedelta(minutes=16)
+        conn.execute(sa.update(Source).where(Source.id == source["id"]).values(created_at=added))
+    assert jobs.recheck_sources() == 1 and jobs.huey.pending_count() == 2
