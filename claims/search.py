@@ -26,6 +26,7 @@ _STOPWORDS = frozenset(
 )
 MAX_QUERY_TERMS = 16
 RARE_TERMS = 4
+COUNT_CAP = 1_000  # PostgreSQL counts a word's claims up to this many
 
 
 def parse_query(q: str) -> tuple[list[str], list[list[str]]]:
@@ -74,17 +75,30 @@ class ClaimSearch:
     def candidates(self, text: str, limit: int = 20) -> list[tuple[str, str]]:
         """(id, text) of the claims sharing the most telling words with `text`, best first.
 
-        SQLite: those sharing two of its rarest words (the FTS5 vocabulary says which are rarest),
-        or, when none does, one. PostgreSQL: those sharing any of its words, by ts_rank.
+        Those sharing two of its four rarest words, or, when none does, one: a near-duplicate
+        shares most words, so it shares rare ones, and asking for pairs keeps the set to rank
+        small (at 100,000 claims a few rows, not thousands).
         """
         words = significant_words(text)
-        if not words:
-            return []
+        if self.dialect != "postgresql":
+            words = [_without_diacritics(w) for w in words]  # as FTS5's unicode61 stores them
+        rare = self._rarest(words, RARE_TERMS)
+        for groups in (list(itertools.combinations(rare, 2)), [(word,) for word in rare]):
+            rows = self._sharing_a_group(groups, limit) if groups else []
+            if rows:
+                return rows
+        return []
+
+    def _sharing_a_group(self, groups: list[tuple[str, ...]], limit: int) -> list[tuple[str, str]]:
+        """Claims holding every word of at least one group, best ranked first."""
         if self.dialect == "postgresql":
             query = None
-            for w in words:
-                tsq = sa.func.plainto_tsquery("simple", w)
-                query = tsq if query is None else query.op("||")(tsq)
+            for group in groups:
+                both = None
+                for word in group:
+                    term = sa.func.plainto_tsquery("simple", word)
+                    both = term if both is None else both.op("&&")(term)
+                query = both if query is None else query.op("||")(both)
             vector = sa.column("search_vector")
             stmt = (
                 sa.select(Claim.id, Claim.text)
@@ -93,35 +107,37 @@ class ClaimSearch:
                 .limit(limit)
             )
             return [tuple(row) for row in self.session.execute(stmt)]
-        terms = [_fts5_quote(w) for w in self._rarest([_without_diacritics(w) for w in words], RARE_TERMS)]
-        # Claims sharing two of the rarest words, else one: a near-duplicate shares most words, and
-        # asking for pairs keeps the set to rank small (at 100,000 claims, a few rows, not thousands).
-        pairs = " OR ".join(f"({a} AND {b})" for a, b in itertools.combinations(terms, 2))
-        for match in (pairs, " OR ".join(terms)):
-            if not match:
-                continue
-            rows = self.session.execute(
-                sa.text(
-                    "SELECT c.id, c.text FROM claim_fts JOIN claim c ON c.seq = claim_fts.rowid "
-                    "WHERE claim_fts MATCH :q ORDER BY claim_fts.rank LIMIT :limit"
-                ),
-                {"q": match, "limit": limit},
-            ).all()
-            if rows:
-                return [tuple(row) for row in rows]
-        return []
+        match = " OR ".join("(" + " AND ".join(_fts5_quote(w) for w in group) + ")" for group in groups)
+        rows = self.session.execute(
+            sa.text(
+                "SELECT c.id, c.text FROM claim_fts JOIN claim c ON c.seq = claim_fts.rowid "
+                "WHERE claim_fts MATCH :q ORDER BY claim_fts.rank LIMIT :limit"
+            ),
+            {"q": match, "limit": limit},
+        ).all()
+        return [tuple(row) for row in rows]
 
     def _rarest(self, words: list[str], keep: int) -> list[str]:
-        """The `keep` words of `words` found in the fewest claims (SQLite: the FTS5 vocabulary).
-
-        A near-duplicate shares most of its words, so it shares some rare ones: searching by
-        those keeps the candidate set small however many claims the desk holds.
-        """
+        """The `keep` words of `words` found in the fewest claims."""
+        if not words:
+            return []
         counts = _term_counts(self.session.get_bind()).get(words, self._count_claims)
         present = [w for w in words if counts.get(w)]
         return sorted(present, key=lambda w: counts[w])[:keep]
 
     def _count_claims(self, words: list[str]) -> dict[str, int]:
+        """Claims holding each word: SQLite from the FTS5 vocabulary; PostgreSQL through the GIN
+        index, counted up to COUNT_CAP (a word that common is no use for finding duplicates)."""
+        if self.dialect == "postgresql":
+            rows = self.session.execute(
+                sa.text(
+                    "SELECT w, (SELECT count(*) FROM (SELECT 1 FROM claim "
+                    "WHERE search_vector @@ plainto_tsquery('simple', w) LIMIT :cap) AS found) "
+                    "FROM unnest(CAST(:words AS text[])) AS w"
+                ),
+                {"words": words, "cap": COUNT_CAP},
+            ).all()
+            return dict(rows)
         params = {f"w{i}": w for i, w in enumerate(words)}
         rows = self.session.execute(
             sa.text(
@@ -137,8 +153,9 @@ class ClaimSearch:
 class TermCounts:
     """How many claims hold each word, remembered for a few minutes (per process and database).
 
-    FTS5 counts a word's claims by walking its whole posting list: a quarter of a millisecond for
-    a word in 30,000 claims, so at 100,000 claims the count was most of a duplicate look-up. The
+    FTS5 counts a word's claims by walking its whole posting list (a quarter of a millisecond for
+    a word in 30,000 claims: at 100,000 claims the count was most of a duplicate look-up), and
+    PostgreSQL by reading up to COUNT_CAP rows through the index. The
     counts only choose which words to search by; one a few minutes old chooses as well. Words in
     no claim are not remembered, so a word's first claims are found at once.
     """

@@ -190,10 +190,7 @@ def test_duplicate_candidates_share_two_rare_words_else_one(submit, engine) -> N
         search = ClaimSearch(session)
         sharing_two = {claim_id for claim_id, _ in search.candidates("Alpha bravo kilo lima.")}
         sharing_one = {claim_id for claim_id, _ in search.candidates("Alpha kilo lima mike.")}
-    if search.dialect == "sqlite":
-        assert sharing_two == {two}  # a claim sharing two of the rarest words outranks all sharing one
-    else:  # PostgreSQL ranks every claim sharing a word
-        assert sharing_two == {two, one}
+    assert sharing_two == {two}  # claims sharing two of the rarest words, when there are any
     assert sharing_one == {two, one}  # when none shares two, those sharing one are the candidates
 
 
