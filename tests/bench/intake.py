@@ -288,7 +288,11 @@ def preload_sql(url: str, count: int, vocab: Vocabulary, seed: int, batch: int =
                 conn.execute(ClaimEvent.__table__.insert(), events)  # type: ignore[attr-defined]
         raw = engine.raw_connection()  # outside any transaction, which a checkpoint needs
         try:
-            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if engine.dialect.name == "sqlite":
+                raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            else:  # PostgreSQL: fresh statistics, so the planner uses the full-text index
+                raw.cursor().execute("ANALYZE")
+                raw.commit()
         finally:
             raw.close()
     finally:
