@@ -19,12 +19,12 @@ from urllib.parse import parse_qsl
 
 from flask import Flask
 
-from service.badges import DEFAULT_LABEL, STYLES, clean_label
+from service.badges import DEFAULT_LABEL
 from service.errors import PROBLEM_TYPE, TOO_MANY_REQUESTS, problem_document
-from service.exceptions import RateLimited
+from service.exceptions import InvalidInputError, RateLimited
 from service.logs import REQUEST_ID_HEADER, request_id_from, write_access
 from service.metrics import observe
-from service.public import badge_answer, badge_reader, cached_badge_state
+from service.public import badge_answer, badge_params, badge_reader, cached_badge_state
 from service.ratelimit import COUNTED, address_of
 
 BADGE_PATH = re.compile(r"/badges/([A-Za-z0-9_-]{1,100})\.svg")
@@ -121,10 +121,7 @@ def badge_args(query: str) -> tuple[str, str] | None:
     first: dict[str, str] = {}
     for name, value in pairs:
         first.setdefault(name, value)
-    style = first.get("style", "flat")
-    if style not in STYLES:
-        return None
     try:
-        return style, clean_label(first.get("label"))
-    except ValueError:
+        return badge_params(first.get("style", "flat"), first.get("label"))
+    except InvalidInputError:
         return None

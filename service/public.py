@@ -25,6 +25,7 @@ from claims.workflow import active_scale
 from service.app import desk, settings
 from service.badges import DEFAULT_LABEL, STYLES, Badge, clean_label, render_svg
 from service.errors import problem
+from service.exceptions import InvalidInputError
 from service.urls import absolute, base_url
 
 bp = Blueprint(
@@ -149,15 +150,22 @@ def _tags(if_none_match: str) -> set[str]:
     return {part.strip() for part in if_none_match.split(",") if part.strip()} if if_none_match else set()
 
 
-def _badge_args() -> tuple[str, str] | Response:
-    style = request.args.get("style", "flat")
+def badge_params(style: str, label: str | None) -> tuple[str, str]:
+    """The style and label a badge is drawn with (the view and the fast path both ask this);
+    InvalidInputError naming the field that is refused."""
     if style not in STYLES:
-        return problem(422, f"style is one of {', '.join(STYLES)}.", errors={"style": ["Unknown style."]})
+        raise InvalidInputError(f"style is one of {', '.join(STYLES)}.", {"style": ["Unknown style."]})
     try:
-        label = clean_label(request.args.get("label"))
+        return style, clean_label(label)
     except ValueError as exc:
-        return problem(422, str(exc), errors={"label": [str(exc)]})
-    return style, label
+        raise InvalidInputError(str(exc), {"label": [str(exc)]}) from exc
+
+
+def _badge_args() -> tuple[str, str] | Response:
+    try:
+        return badge_params(request.args.get("style", "flat"), request.args.get("label"))
+    except InvalidInputError as exc:
+        return problem(422, exc.detail, errors=exc.errors)
 
 
 @bp.route("/badges/<claim_id>.svg")
@@ -183,11 +191,10 @@ def badge_svg(claim_id: str) -> Response:
     if isinstance(args, Response):
         return args
     style, label = args
-    max_age = settings().badge_max_age
-    answer = badge_answer(
-        badge_state(claim_id), style, label, request.headers.get("If-None-Match", ""), max_age
+    if_none_match = request.headers.get("If-None-Match", "")
+    status, headers, body = badge_answer(
+        badge_state(claim_id), style, label, if_none_match, settings().badge_max_age
     )
-    status, headers, body = answer
     return Response(body, status=status, headers=headers)
 
 
