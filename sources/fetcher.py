@@ -22,6 +22,7 @@ import httpcore  # up front: httpx imports it on its first client, ~25 ms inside
 import httpx
 
 from sources.errors import CaptureFailed, CaptureRefused
+from sources.extract import ARCHIVED_TYPES
 from sources.netpolicy import AddressPolicy
 
 log = logging.getLogger(__name__)
@@ -80,18 +81,7 @@ class SafeFetcher:
     Thread-safe: every fetch has its own clients and state.
     """
 
-    ALLOWED_TYPES = frozenset(
-        {
-            "text/html",
-            "application/xhtml+xml",
-            "text/plain",
-            "application/pdf",
-            "application/json",
-            "text/csv",
-            "application/xml",
-            "text/xml",
-        }
-    )
+    ALLOWED_TYPES = frozenset(ARCHIVED_TYPES)  # what a snapshot can be made of, and nothing else
 
     def __init__(
         self,
