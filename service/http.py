@@ -1,13 +1,18 @@
-"""Small HTTP helpers views share: conditional requests and list pagination headers."""
+"""Small HTTP helpers views share: conditional requests, list pagination headers, archived bytes."""
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from flask import request
+from flask import Response, request, send_file
 from marshmallow import Schema, ValidationError
 
 from service.errors import flatten_messages
 from service.exceptions import InvalidInputError, PreconditionRequiredError
 from service.urls import absolute
+
+if TYPE_CHECKING:
+    from sources.models import Snapshot
+    from sources.services import SourceService
 
 
 def if_match() -> list[str]:
@@ -46,3 +51,19 @@ def load(schema: Schema, data: object) -> dict:
         return schema.load(data if data is not None else {})
     except ValidationError as exc:
         raise InvalidInputError("The request has invalid fields.", flatten_messages(exc.messages)) from exc
+
+
+def send_snapshot(sources: "SourceService", snapshot: "Snapshot", max_age: int | None = None) -> Response:
+    """A snapshot's archived bytes as captured, sandboxed so they cannot run as this site, with
+    its hash as ETag; `max_age` makes it publicly cacheable (it never changes)."""
+    response = send_file(
+        sources.content_path(snapshot),
+        mimetype=snapshot.content_type or "application/octet-stream",
+        conditional=True,
+        etag=snapshot.sha256,
+        max_age=max_age,
+    )
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = "inline"
+    return response

@@ -1,6 +1,6 @@
 """HTTP endpoints for sources and their snapshots: thin wrappers over the source services."""
 
-from flask import Response, request, send_file
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -8,7 +8,7 @@ from service import db
 from service.app import desk, settings
 from service.auth import current_user, require_role
 from service.exceptions import InvalidInputError
-from service.http import load, next_link
+from service.http import load, next_link, send_snapshot
 from service.jobs import capture_source
 from service.pagination import decode_cursor, encode_cursor
 from service.urls import absolute
@@ -126,18 +126,7 @@ def snapshots(source_id: str) -> dict:
 def snapshot_content(source_id: str, snapshot_id: str) -> Response:
     """The archived bytes, as captured, sandboxed so they cannot run as this site."""
     sources = _readable_sources(source_id)
-    snapshot = sources.snapshot(source_id, snapshot_id)
-    response = send_file(
-        sources.content_path(snapshot),
-        mimetype=snapshot.content_type or "application/octet-stream",
-        conditional=True,
-        etag=snapshot.sha256,
-        max_age=86_400,
-    )
-    response.headers["Content-Security-Policy"] = "sandbox"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Disposition"] = "inline"
-    return response
+    return send_snapshot(sources, sources.snapshot(source_id, snapshot_id), max_age=86_400)
 
 
 @blp.route("/<source_id>/snapshots/<snapshot_id>/text")

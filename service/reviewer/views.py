@@ -16,7 +16,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -33,6 +32,7 @@ from service.exceptions import (
     NotFoundError,
     StaleVersionError,
 )
+from service.http import send_snapshot
 from service.jobs import capture_source
 from service.models import User
 from service.pagination import encode_cursor
@@ -347,16 +347,7 @@ def recapture(source_id: str) -> Response:
 def snapshot_content(source_id: str, snapshot_id: str) -> Response:
     """The archived bytes, sandboxed so they cannot run as this site."""
     sources = desk().sources
-    snapshot = sources.snapshot(source_id, snapshot_id)
-    response = send_file(
-        sources.content_path(snapshot),
-        mimetype=snapshot.content_type or "application/octet-stream",
-        conditional=True,
-        etag=snapshot.sha256,
-    )
-    response.headers["Content-Security-Policy"] = "sandbox"
-    response.headers["Content-Disposition"] = "inline"
-    return response
+    return send_snapshot(sources, sources.snapshot(source_id, snapshot_id))
 
 
 @bp.get("/sources/<source_id>/snapshots/<snapshot_id>/text")
