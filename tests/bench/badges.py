@@ -68,6 +68,7 @@ from tests.bench.intake import (
     factdesk_env,
     free_port,
     make_claim,
+    print_details,
     run_wrk,
     serving,
     warm_up,
@@ -543,18 +544,7 @@ def print_table(results: list[Result], bare_rps: float, other_load: dict[str, fl
             f"{r.errors:>7} {r.cpu_ms_per_request:>15.2f} {other_load.get(r.name, math.nan):>7.0%}"
         )
     print()
-    for r in results:
-        if r.error:
-            print(f"* {r.name}: FAILED TO RUN\n{r.error}")
-            continue
-        socket = ", ".join(f"{k} {v}" for k, v in r.socket_errors.items())
-        print(
-            f"* {r.name}: {r.responses} responses in {r.seconds:.1f} s, unexpected status {r.non2xx}, "
-            f"socket errors ({socket}); server CPU {r.server_cpu_s / r.seconds * 100:.0f}% of one core, "
-            f"wrk {r.wrk_cpu_s / r.seconds * 100:.0f}%"
-        )
-        for note in r.notes:
-            print(f"    {note}")
+    print_details(results, unexpected="unexpected status")
 
 
 def usable(result: Result | None) -> bool:

@@ -777,14 +777,19 @@ def print_table(results: list[Result]) -> None:
             f"{r.cpu_ms_per_request:>15.1f}"
         )
     print()
+    print_details(results)
+
+
+def print_details(results: list[Result], unexpected: str = "non-2xx") -> None:
+    """A line per run under the table: counts, socket errors, CPU, and the run's notes."""
     for r in results:
         if r.error:
             print(f"* {r.name}: FAILED TO RUN\n{r.error}")
             continue
         socket = ", ".join(f"{k} {v}" for k, v in r.socket_errors.items())
         print(
-            f"* {r.name}: {r.responses} responses in {r.seconds:.1f} s, non-2xx {r.non2xx}, socket errors "
-            f"({socket}); server CPU {r.server_cpu_s / r.seconds * 100:.0f}% of one core, "
+            f"* {r.name}: {r.responses} responses in {r.seconds:.1f} s, {unexpected} {r.non2xx}, "
+            f"socket errors ({socket}); server CPU {r.server_cpu_s / r.seconds * 100:.0f}% of one core, "
             f"wrk {r.wrk_cpu_s / r.seconds * 100:.0f}%"
         )
         for note in r.notes:
