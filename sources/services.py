@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import select
 
-from service.database import utcnow
+from service.database import utcnow, write_intent
 from service.exceptions import ConflictError
 from service.models import User, ensure_role
 from sources.blobs import BlobStore
@@ -237,16 +237,22 @@ class CaptureService:
         self.blobs = blobs
 
     def capture(self, source_id: str) -> CaptureReport:
-        """Capture the source now. Never raises for what the network does: that is the snapshot."""
-        source = self.session.get(Source, source_id)
-        if source is None:
-            raise SourceNotFound(f"No source {source_id!r}.")
-        _with_url(source)
+        """Capture the source now. Never raises for what the network does: that is the snapshot.
+
+        The fetch and the text extraction run outside any transaction (the read before them is
+        committed first): on SQLite a capture must not hold the write lock for the seconds a slow
+        site or a large PDF takes, or every write on the desk would wait on it.
+        """
+        with write_intent(False):
+            source = self._capturable(source_id)
+            url = source.url or source.canonical_url
+            self.session.commit()
+        result = self.fetcher.fetch(url)
+        snapshot = self._snapshot(source_id, result)  # archived bytes and text: files, no database
+        source = self._capturable(source_id)  # the writing transaction begins here
         previous_good = (
             self.session.get(Snapshot, source.good_snapshot_id) if source.good_snapshot_id else None
         )
-        result = self.fetcher.fetch(source.url or source.canonical_url)
-        snapshot = self._snapshot(source, result)
         self.session.add(snapshot)
         report = CaptureReport(snapshot, previous_good)
         source.latest_snapshot_id = snapshot.id
@@ -259,9 +265,15 @@ class CaptureService:
         self.session.flush()
         return report
 
-    def _snapshot(self, source: Source, result: FetchResult) -> Snapshot:
+    def _capturable(self, source_id: str) -> Source:
+        source = self.session.get(Source, source_id, populate_existing=True)  # read afresh each time
+        if source is None:
+            raise SourceNotFound(f"No source {source_id!r}.")
+        return _with_url(source)
+
+    def _snapshot(self, source_id: str, result: FetchResult) -> Snapshot:
         snapshot = Snapshot(
-            source_id=source.id,
+            source_id=source_id,
             ok=result.ok,
             outcome=result.outcome,
             status_code=result.status_code,

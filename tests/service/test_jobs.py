@@ -1,11 +1,13 @@
 """Background jobs: the periodic re-check, the CLI that queues it, and a real worker process."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
@@ -101,3 +103,32 @@ def test_a_new_source_is_not_queued_twice_by_the_periodic_recheck(
         added = utcnow() - timedelta(minutes=16)
         conn.execute(sa.update(Source).where(Source.id == source["id"]).values(created_at=added))
     assert jobs.recheck_sources() == 1 and jobs.huey.pending_count() == 2
+
+
+def test_a_capture_holds_no_write_lock_while_it_fetches(
+    client, reviewer, httpserver, engine, database_url
+) -> None:  # noqa: ANN001
+    from werkzeug import Response
+
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the write lock is SQLite's; PostgreSQL locks rows")
+    seen = []
+
+    def answer(_request):  # noqa: ANN001, ANN202 - runs while the capture waits on this server
+        writer = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=0)
+        try:
+            writer.execute("BEGIN IMMEDIATE")  # fails at once if the capture held the lock
+            writer.rollback()
+            seen.append("free")
+        except sqlite3.OperationalError as exc:
+            seen.append(str(exc))
+        finally:
+            writer.close()
+        return Response("a document", content_type="text/plain")
+
+    httpserver.expect_request("/doc").respond_with_handler(answer)
+    source = client.post(
+        "/api/v1/sources", json={"url": httpserver.url_for("/doc")}, headers=reviewer.headers
+    ).get_json()
+    assert jobs.recheck_sources(timedelta(0)) == 1  # captured again, inline
+    assert seen == ["free", "free"] and snapshot_count(engine, source["id"]) == 2
