@@ -35,6 +35,11 @@ class Settings:
     rate_limit_public: str = "600/minute"  # badges, pages, oEmbed, feed per client address; "off"
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)  # networks whose X-Forwarded-For counts
 
+    def __post_init__(self) -> None:
+        # Absolute from the start: Flask resolves relative file paths against the package, not the
+        # working directory, so a relative data dir broke every archived copy's download.
+        object.__setattr__(self, "data_dir", Path(self.data_dir).resolve())
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> "Settings":
         """Read every `FACTDESK_<NAME>`; `overrides` (lower-case names) win over the environment."""

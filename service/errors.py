@@ -199,6 +199,12 @@ def register_error_handlers(app: Flask) -> None:
         log.exception("database error", exc_info=error)
         return problem(500, "Something went wrong on our side; it has been logged.")
 
+    @app.errorhandler(RecursionError)
+    def _nested_too_deeply(_error: RecursionError) -> Response:
+        # What a JSON body nested thousands deep does to every JSON parser on the way in.
+        log.warning("recursion limit reached on %s %s", request.method, request.path)
+        return problem(400, "The request body is nested too deeply to read.", title="Malformed body")
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         if isinstance(error, HTTPException):

@@ -35,8 +35,8 @@ def _request_hash() -> str:
     body = request.get_data(cache=True)
     try:
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
-        pass  # not JSON: compare the bytes as sent
+    except (ValueError, RecursionError):
+        pass  # not JSON (or nested past reading): compare the bytes as sent
     return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + body).hexdigest()
 
 

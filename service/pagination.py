@@ -18,7 +18,7 @@ def decode_cursor(cursor: str, kind: type = str) -> str | int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = json.loads(raw)["after"]
-        if type(value) is not kind:
+        if type(value) is not kind or (kind is int and not 0 <= value < 2**63):  # a database integer
             raise ValueError
         return value
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:

@@ -324,7 +324,10 @@ def oembed() -> Response:
         return problem(501, "Only format=json is offered.")
     if not url:
         return problem(400, "Give the page URL in `url`.")
-    ours, theirs = urlsplit(base_url()), urlsplit(url)
+    try:
+        ours, theirs = urlsplit(base_url()), urlsplit(url)
+    except ValueError:  # not a URL at all ("http://[x")
+        return problem(404, "That is not the URL of a claim page here.")
     parts = theirs.path.strip("/").split("/")
     if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc) or len(parts) != 2 or parts[0] != "c":
         return problem(404, "That is not the URL of a claim page here.")

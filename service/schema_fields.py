@@ -1,6 +1,7 @@
 """Marshmallow fields shared by every domain's schemas: clean text, RFC 3339 UTC times, URLs."""
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from marshmallow import ValidationError, fields, validate
 
@@ -50,4 +51,10 @@ class WebURL(fields.Url):
                 raise ValidationError(str(exc)) from exc
             if len(value) > 2048:
                 raise ValidationError("URLs are limited to 2,048 characters.")
-        return super()._deserialize(value, attr, data, **kwargs)
+        value = super()._deserialize(value, attr, data, **kwargs)
+        try:  # what every later reader of the URL (urllib, the fetcher) must be able to take apart
+            parts = urlsplit(value)
+            _ = parts.hostname, parts.port  # a bad port or host raises here, not deep in a capture
+        except ValueError as exc:
+            raise ValidationError(f"Not a usable URL: {exc}.") from exc
+        return value

@@ -6,6 +6,7 @@ import unicodedata
 
 # C0/C1 controls except tab and newline; DEL too. Carriage returns are folded into newlines.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # JSON can carry them ("\ud800"); UTF-8 cannot
 _WHITESPACE = re.compile(r"\s+")
 _QUOTES = str.maketrans(
     {
@@ -33,7 +34,7 @@ _QUOTES = str.maketrans(
 
 
 class ControlCharacterError(ValueError):
-    """The text holds a control character other than newline or tab."""
+    """The text holds a control character other than newline or tab, or a lone surrogate."""
 
 
 def clean(value: str) -> str:
@@ -41,6 +42,8 @@ def clean(value: str) -> str:
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     if _CONTROL.search(value):
         raise ControlCharacterError("Control characters other than newline and tab are not allowed.")
+    if _SURROGATE.search(value):
+        raise ControlCharacterError("The text holds a lone surrogate (U+D800 to U+DFFF): not valid Unicode.")
     return unicodedata.normalize("NFC", value).strip()
 
 

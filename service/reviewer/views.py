@@ -162,7 +162,10 @@ def _status(error: DomainError) -> int:
 def _next_url() -> str:
     # Only pages of the desk itself: never an open redirect to another site.
     target = request.values.get("next", "")
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # not a URL at all ("http://[x")
+        return url_for(".queue")
     if parts.scheme or parts.netloc or not parts.path.startswith("/desk") or "\\" in target:
         return url_for(".queue")
     return target

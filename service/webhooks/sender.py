@@ -17,6 +17,8 @@ from sources.netpolicy import AddressPolicy
 
 TIMEOUT_SECONDS = 15.0
 
+RETRY_AFTER_CAP = timedelta(days=365)  # the longest wait a receiver's Retry-After is taken at
+
 
 @dataclass
 class SendResult:
@@ -77,9 +79,9 @@ def _retry_after(response: httpx.Response) -> timedelta | None:
     value = response.headers.get("retry-after")
     if not value:
         return None
-    if value.strip().isdigit():
-        return timedelta(seconds=int(value.strip()))
+    if value.strip().isdigit():  # a receiver may ask for any number: at most a year, never an overflow
+        return timedelta(seconds=min(int(value.strip()), int(RETRY_AFTER_CAP.total_seconds())))
     try:
-        return max(parsedate_to_datetime(value) - utcnow(), timedelta(0))
-    except (TypeError, ValueError):
+        return min(max(parsedate_to_datetime(value) - utcnow(), timedelta(0)), RETRY_AFTER_CAP)
+    except (TypeError, ValueError, OverflowError):
         return None
