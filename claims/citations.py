@@ -13,15 +13,15 @@ from sqlmodel import select
 from claims.errors import CitationNotFound, ClaimLocked
 from claims.models import Citation, Claim
 from claims.services import ClaimService, History
-from service.exceptions import InvalidInputError
-from service.models import User, ensure_role
+from service.accounts.models import Role, User, ensure_role
+from service.core.errors import InvalidInputError
 from sources.anchoring import anchor_quote, normalise
 from sources.models import Snapshot, Source
 from sources.services import CaptureReport, SourceService
 
 FROZEN_STATUSES = ("published", "dismissed")
 
-CITE_ROLE = "reviewer"  # who may add and remove citations
+CITE_ROLE = Role.REVIEWER  # who may add and remove citations
 
 
 @dataclass

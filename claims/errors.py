@@ -1,6 +1,6 @@
 """Exceptions of the claims domain."""
 
-from service.exceptions import ConflictError, NotFoundError, StaleVersionError
+from service.core.errors import ConflictError, NotFoundError, StaleVersionError
 
 
 class ClaimNotFound(NotFoundError):

@@ -5,8 +5,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
-from service.database import UTCDateTime, utcnow
-from service.ids import new_id
+from service.core.database import UTCDateTime, utcnow
+from service.core.ids import new_id
 from sources.models import Source
 
 _VERSION = sa.Column("version", sa.Integer, nullable=False)
@@ -22,7 +22,7 @@ class Claim(SQLModel, table=True):
     seq: int | None = Field(default=None, primary_key=True)
     id: str = Field(default_factory=lambda: new_id("clm"), max_length=40, sa_column_kwargs={"unique": True})
     text: str = Field(max_length=1000)
-    # Hash of the folded text (see service.text.claim_key): one claim per key.
+    # Hash of the folded text (see service.core.text.claim_key): one claim per key.
     text_key: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     claimant: str | None = Field(default=None, max_length=300)
     language: str | None = Field(default=None, max_length=35)

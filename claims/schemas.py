@@ -6,8 +6,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from claims.models import STATUSES
 from claims.workflow import BY_ACTION, DISMISS_REASONS, active_scale
-from service.schema_fields import Text, UTCDateTime, WebURL
-from service.urls import absolute
+from service.core.fields import Text, UTCDateTime, WebURL
+from service.core.urls import absolute
 
 RELATIONS = ("supports", "refutes", "context")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")

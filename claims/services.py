@@ -5,7 +5,6 @@ Services `add` and `flush`; the caller (one HTTP request, one CLI command) commi
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,9 +17,11 @@ from sqlmodel import select
 from claims.errors import ClaimLocked, ClaimNotFound, StaleClaim
 from claims.models import Appearance, Citation, Claim, ClaimEvent, ClaimTag, Proposal
 from claims.search import ClaimSearch
-from service.database import make_engine, utcnow
-from service.models import User
-from service.text import claim_key, fold
+from service.accounts.models import User
+from service.core.database import utcnow
+from service.core.effects import Effect, Effects
+from service.core.etags import etag_matches
+from service.core.text import claim_key, fold
 
 GENESIS_HASH = "0" * 64
 # Readers without a token see a claim once a verdict on it has been published (and still
@@ -158,13 +159,18 @@ class ClaimService:
     """Intake, reading and editing of claims, each change written to the claim's history."""
 
     def __init__(
-        self, session: Session, history: History, duplicates: DuplicateFinder, search: ClaimSearch
+        self,
+        session: Session,
+        history: History,
+        duplicates: DuplicateFinder,
+        search: ClaimSearch,
+        effects: Effects,
     ) -> None:
         self.session = session
         self.history = history
         self.duplicates = duplicates
         self.search = search
-        self.touched: set[str] = set()  # claims this unit of work changed (caches forget them)
+        self.effects = effects  # every changed claim is announced once committed (caches forget it)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -262,7 +268,7 @@ class ClaimService:
                 if existing is None:
                     raise
             else:
-                self.touched.add(claim.id)
+                self.effects.add(Effect.CLAIM_CHANGED, claim.id)
                 self.history.record(claim, submitter.id, "submitted", to_status=claim.status)
                 return Submission(claim, True, _without(possible_duplicates, claim.id))
         if data.get("appearance") and self._add_appearance(existing, submitter, data["appearance"]):
@@ -288,7 +294,7 @@ class ClaimService:
     def update(self, claim_id: str, user: User, expected: list[str], changes: dict) -> Claim:
         """Edit text, claimant, tags or language of an unpublished claim at the expected ETag."""
         claim = self.get(claim_id, user)
-        if claim.etag not in expected and "*" not in expected:
+        if not etag_matches(claim.etag, expected):
             raise StaleClaim("The claim has changed since you read it; fetch it and try again.")
         if claim.status == "published":
             raise ClaimLocked("A published claim is changed through the `correct` transition.")
@@ -357,71 +363,11 @@ class ClaimService:
 
     def touch(self, claim: Claim) -> None:
         """Mark a change: new search text, `updated_at`, and (through the flush) a new version."""
-        self.touched.add(claim.id)
+        self.effects.add(Effect.CLAIM_CHANGED, claim.id)
         claim.search_text = _search_text(claim)
         claim.updated_at = _later(utcnow(), claim.updated_at)
         self.session.add(claim)
         self.session.flush()
-
-
-# The badge's only read: a prepared statement on the unique index of claim.id.
-BADGE_STATE = sa.select(Claim.status, Claim.rating, Claim.verdict_version).where(
-    Claim.id == sa.bindparam("claim_id")
-)
-
-
-class BadgeStateReader:
-    """Reads (status, rating, verdict_version) of claims for their badges, the hottest read.
-
-    On an autocommit engine of its own, through the driver: a pool checkout, the one statement and
-    a check-in, with no BEGIN, ROLLBACK or result processing (on SQLite about 13 µs a read, against
-    74 µs through the app's session engine). Every read sees the latest commit. A read that fails on
-    a connection the pool kept (the database restarted, say) is tried once more on a new one.
-    """
-
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url, pool_size=2, autocommit=True)
-        compiled = BADGE_STATE.compile(dialect=self.engine.dialect)
-        self.sql, self.positional = str(compiled), compiled.positional
-        self._pid = os.getpid()
-
-    def read(self, claim_id: str) -> tuple[str, str | None, int] | None:
-        """The claim's badge state, or None when there is no such claim."""
-        if self._pid != os.getpid():  # a forked child: never a connection its parent opened
-            self.engine.dispose(close=False)
-            self._pid = os.getpid()
-        params = (claim_id,) if self.positional else {"claim_id": claim_id}
-        try:
-            return self._read(params)
-        except sa.exc.DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-        return self._read(params)  # once more, on a new connection
-
-    def close(self) -> None:
-        """Close the pooled connections (when the app goes away: tests, a shutdown)."""
-        self.engine.dispose()
-
-    def _read(self, params: tuple | dict) -> tuple[str, str | None, int] | None:
-        connection = self.engine.raw_connection()  # SQLAlchemy's error if none can be opened
-        try:
-            cursor = connection.cursor()
-            cursor.execute(self.sql, params)
-            row = cursor.fetchone()
-            cursor.close()
-        except self.engine.dialect.loaded_dbapi.Error as exc:
-            connection.invalidate()  # closed, never back in the pool
-            raise sa.exc.DBAPIError.instance(
-                self.sql,
-                params,
-                exc,
-                self.engine.dialect.loaded_dbapi.Error,
-                connection_invalidated=True,
-                dialect=self.engine.dialect,
-            ) from exc
-        finally:
-            connection.close()
-        return tuple(row) if row else None
 
 
 def _with_children(stmt: sa.Select, lock: bool = False) -> sa.Select:

@@ -14,9 +14,10 @@ from claims.errors import ClaimNotFound, InvalidTransition, StaleClaim
 from claims.models import Approval, Citation, Claim, Proposal, Verdict
 from claims.services import ClaimService, History
 from claims.workflow import BY_ACTION, RatingScale, allowed_actions
-from service.database import utcnow
-from service.exceptions import ConflictError, ForbiddenError, InvalidInputError
-from service.models import User, role_rank
+from service.accounts.models import Role, User
+from service.core.database import utcnow
+from service.core.errors import ConflictError, ForbiddenError, InvalidInputError
+from service.core.etags import etag_matches
 
 SUPPORTING = ("supports", "refutes")
 
@@ -56,14 +57,14 @@ class VerificationService:
         """Apply `body["action"]` to the claim at the version the caller read."""
         rule = BY_ACTION[body["action"]]
         claim = self.claims.get(claim_id, user, lock=True)
-        if claim.etag not in expected and "*" not in expected:
+        if not etag_matches(claim.etag, expected):
             raise StaleClaim("The claim has changed since you read it; fetch it and try again.")
         if claim.status not in rule.from_statuses:
             raise InvalidTransition(
                 f"`{rule.action}` is not possible while the claim is {claim.status}.",
                 allowed_actions=allowed_actions(claim.status, user.role),
             )
-        if role_rank(user.role) < role_rank(rule.role):
+        if not user.has_role(rule.role):
             raise ForbiddenError(f"`{rule.action}` needs the {rule.role} role; you are a {user.role}.")
         errors = {f: ["Required for this action."] for f in rule.required if not body.get(f)}
         errors |= {
@@ -96,11 +97,7 @@ class VerificationService:
 
     def _start_research(self, claim: Claim, user: User, body: dict) -> Outcome:
         assignee = self.session.get(User, body.get("assignee") or user.id)
-        if (
-            assignee is None
-            or assignee.disabled_at is not None
-            or role_rank(assignee.role) < role_rank("reviewer")
-        ):
+        if assignee is None or assignee.disabled_at is not None or not assignee.has_role(Role.REVIEWER):
             raise InvalidInputError("The assignee must be a reviewer.", {"assignee": ["Not a reviewer."]})
         claim.assignee_id = assignee.id
         return Outcome("researching", body.get("note") or f"Assigned to {assignee.name}.")

@@ -15,7 +15,6 @@ from claims.schemas import (
     ClaimPageOut,
     ClaimPatch,
     ClaimSubmitOut,
-    EmbedOut,
     HistoryOut,
     RatingOut,
     TransitionIn,
@@ -23,14 +22,13 @@ from claims.schemas import (
 )
 from claims.services import ClaimFilters, ClaimService, DuplicateFinder, History
 from claims.workflow import TRANSITIONS, active_scale
-from service import db
-from service.app import desk, settings
-from service.auth import current_user, require_role
-from service.http import Annotated, if_match, next_link
-from service.jobs import capture_source
-from service.pagination import decode_cursor, encode_cursor
-from service.public import embed_snippets
-from service.urls import absolute
+from service.core.pagination import decode_cursor, encode_cursor
+from service.core.urls import absolute
+from service.web import context
+from service.web.arguments import if_match
+from service.web.auth import current_user, require_role
+from service.web.context import services, settings
+from service.web.responses import BEARER, Extended, next_link
 
 blp = Blueprint(
     "claims",
@@ -38,11 +36,10 @@ blp = Blueprint(
     url_prefix="/api/v1/claims",
     description="Claims as reported, where they appeared, and their history.",
 )
-BEARER = [{"bearerAuth": []}]
 
 
 def claims() -> ClaimService:
-    return desk().claims
+    return services().claims
 
 
 def _headers(claim: object, *, location: bool = False) -> dict[str, str]:
@@ -87,12 +84,10 @@ class Claims(MethodView):
     )
     def post(self, data: dict) -> tuple:
         """Submit a claim (or a new appearance of a claim already on the desk)."""
-        with db.reading():  # SQLite: the look-up runs before, not inside, the write lock
+        with context.reading():  # SQLite: the look-up runs before, not inside, the write lock
             duplicates = claims().possible_duplicates(data["text"])
         result = claims().submit(current_user(), data, duplicates)
-        body = Annotated(
-            result.claim, possible_duplicates=result.possible_duplicates[: DuplicateFinder.LIMIT]
-        )
+        body = Extended(result.claim, possible_duplicates=result.possible_duplicates[: DuplicateFinder.LIMIT])
         return body, 201 if result.created else 200, _headers(result.claim, location=True)
 
 
@@ -147,10 +142,7 @@ def history(claim_id: str) -> dict:
 @blp.doc(security=BEARER)
 def add_citation(data: dict, claim_id: str) -> tuple:
     """Cite a source (known, or a URL added and captured now) with the exact quote."""
-    cited = desk().citations.add(claim_id, current_user(), data)
-    if cited.source_created:
-        source_id = cited.source.id
-        db.after_commit(lambda: capture_source(source_id))
+    cited = services().citations.add(claim_id, current_user(), data)
     headers = _headers(cited.claim)
     headers["Location"] = absolute(f"/api/v1/claims/{claim_id}/citations/{cited.citation.id}")
     return cited.claim, 201, headers
@@ -163,7 +155,7 @@ def add_citation(data: dict, claim_id: str) -> tuple:
 @blp.doc(security=BEARER)
 def delete_citation(claim_id: str, citation_id: str) -> tuple:
     """Remove a citation (not once the claim is published)."""
-    claim = desk().citations.delete(claim_id, citation_id, current_user())
+    claim = services().citations.delete(claim_id, citation_id, current_user())
     return claim, 200, _headers(claim)
 
 
@@ -179,7 +171,7 @@ def delete_citation(claim_id: str, citation_id: str) -> tuple:
 def transition(body: dict, claim_id: str) -> tuple:
     """Move the claim through the verification workflow (see `GET /api/v1/workflow`)."""
     expected = if_match()
-    claim = desk().verification.apply(claim_id, current_user(), expected, body)
+    claim = services().verification.apply(claim_id, current_user(), expected, body)
     return claim, 200, _headers(claim)
 
 
@@ -202,14 +194,6 @@ def claimreview(claim_id: str) -> Response:
     return Response(json.dumps(review), mimetype="application/ld+json")
 
 
-@blp.route("/<claim_id>/embed")
-@blp.response(200, EmbedOut)
-@blp.doc(security=[{}, *BEARER])
-def embed(claim_id: str) -> dict:
-    """HTML and Markdown snippets that show the claim's badge linked to its page."""
-    return embed_snippets(claims().get(claim_id, current_user()))
-
-
 meta = Blueprint("workflow", __name__, url_prefix="/api/v1", description="The workflow and rating scale.")
 
 
@@ -224,4 +208,4 @@ def workflow() -> list:
 @meta.response(200, RatingOut(many=True))
 def ratings() -> list:
     """The rating scale verdicts use, best first."""
-    return list(desk().scale.ratings)
+    return list(services().scale.ratings)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from service.models import role_rank
+from service.accounts.models import Role
 
 DISMISS_REASONS = ("duplicate", "not_checkable", "opinion", "out_of_scope")
 
@@ -96,7 +96,7 @@ def allowed_actions(status: str, role: str | None) -> list[str]:
     return [
         t.action
         for t in TRANSITIONS
-        if status in t.from_statuses and role is not None and role_rank(role) >= role_rank(t.role)
+        if status in t.from_statuses and role is not None and Role(role).includes(t.role)
     ]
 
 

@@ -2,36 +2,49 @@
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import flask_swagger_ui
-from flask import Flask, Response, current_app, g, has_request_context, request, send_from_directory
+from flask import Flask, Response, has_request_context, request, send_from_directory
 from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
 
+from claims.views import blp as claims_blp
+from claims.views import meta as workflow_blp
 from claims.workflow import activate_scale
-from service import auth, db, idempotency, jobs, logs, metrics, ratelimit, reviewer
-from service.config import Settings
-from service.database import make_engine, sqlite_write_intent
-from service.desk import Desk
-from service.errors import ProblemSchema, http_exception_problem, problem, register_error_handlers
-from service.urls import DEFAULT_BASE, use_base
+from service import reviewer
+from service.core.config import Settings
+from service.core.database import make_engine, sqlite_write_intent
+from service.core.effects import Effect
+from service.core.urls import DEFAULT_BASE, use_base
+from service.ops import jobs, metrics
+from service.public.fastpath import BadgeFastPath
+from service.public.states import badge_states
+from service.public.views import bp as public_bp
+from service.reviewer.views import bp as reviewer_bp
+from service.web import WRITE_METHODS, access, auth, context, idempotency, ratelimit
+from service.web.health import bp as health_bp
+from service.web.problems import ProblemSchema, http_exception_problem, problem, register_error_handlers
+from service.webhooks.views import blp as webhooks_blp
+from sources.views import blp as sources_blp
 
 log = logging.getLogger(__name__)
 
 SWAGGER_UI_DIR = Path(flask_swagger_ui.__file__).parent / "dist"
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_TYPES = frozenset({"application/json"})
 
 
-class FactdeskApi(Api):
+class FactdeskApi(Api):  # type: ignore[misc]  # flask-smorest ships no type information
     """flask-smorest's Api with problem+json as the error shape, in the document and the wire."""
 
     ERROR_SCHEMA = ProblemSchema
 
-    def handle_http_exception(self, error):  # noqa: ANN001, ANN201 - flask-smorest's signature
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        """Problem details for every HTTP error flask-smorest raises."""
         return http_exception_problem(error)
 
 
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. `config` keys are setting names (`database_url`, …) or Flask keys."""
     config = dict(config or {})
     settings = Settings.from_env(**{k: v for k, v in config.items() if k.islower()})
@@ -55,13 +68,15 @@ def create_app(config: dict | None = None) -> Flask:
         ETAG_DISABLED=True,
     )
     app.config.update({k: v for k, v in config.items() if k.isupper()})
-    app.extensions["factdesk.settings"] = settings
 
-    db.init_app(app, make_engine(settings.sqlalchemy_url))
+    # Once a request's work is committed: captures and webhook deliveries go to the queue, and
+    # this process forgets the cached badge states of the claims it changed.
+    after_commit = {**jobs.AFTER_COMMIT, Effect.CLAIM_CHANGED: badge_states.forget_one}
+    context.init_app(app, settings, make_engine(settings.sqlalchemy_url), after_commit)
     jobs.configure(settings, immediate=bool(app.config.get("JOBS_IMMEDIATE")))
     register_error_handlers(app)
-    logs.init_app(app, settings)
-    metrics.init_app(app, settings)
+    access.init_app(app, settings)
+    metrics.init_app(app, queue_depth=jobs.queue_depth)
     _register_lifecycle(app, settings)
     ratelimit.init_app(app, settings)  # after the lifecycle: it limits by the authenticated user
     reviewer.init_app(app, settings)  # the desk's session cookie, and a secret key if none is set
@@ -76,33 +91,11 @@ def create_app(config: dict | None = None) -> Flask:
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "fdk_…"}
     )
     _register_blueprints(app, api)
-    from service.fastpath import BadgeFastPath  # it imports the public views, which import this module
-
-    app.wsgi_app = BadgeFastPath(app, app.wsgi_app)  # plain badge requests are answered below Flask
+    app.wsgi_app = BadgeFastPath(app, app.wsgi_app)  # type: ignore[method-assign]  # plain badges below Flask
     return app
 
 
-def settings() -> Settings:
-    """The running app's settings."""
-    return current_app.extensions["factdesk.settings"]
-
-
-def desk() -> Desk:
-    """The domain services for this request, sharing its session."""
-    if "desk" not in g:
-        g.desk = Desk(db.session(), settings())
-    return g.desk
-
-
 def _register_blueprints(app: Flask, api: Api) -> None:
-    from claims.views import blp as claims_blp
-    from claims.views import meta as workflow_blp
-    from service.health import bp as health_bp
-    from service.public import bp as public_bp
-    from service.reviewer.views import bp as reviewer_bp
-    from service.webhooks.views import blp as webhooks_blp
-    from sources.views import blp as sources_blp
-
     api.register_blueprint(claims_blp)
     api.register_blueprint(sources_blp)
     api.register_blueprint(workflow_blp)
@@ -113,8 +106,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 
     @app.get("/api/docs/assets/<path:filename>")
     def swagger_ui_assets(filename: str) -> Response:
-        response = send_from_directory(SWAGGER_UI_DIR, filename, max_age=86_400)
-        return response
+        return send_from_directory(SWAGGER_UI_DIR, filename, max_age=86_400)
 
 
 def _register_lifecycle(app: Flask, settings: Settings) -> None:
@@ -134,7 +126,7 @@ def _register_lifecycle(app: Flask, settings: Settings) -> None:
         # writing transaction (and the idempotency key's) begin afresh and take the lock.
         sqlite_write_intent.set(False)
         refused = auth.authenticate()
-        db.commit()
+        context.commit()
         sqlite_write_intent.set(writes)
         if refused is not None:
             return refused
@@ -144,36 +136,27 @@ def _register_lifecycle(app: Flask, settings: Settings) -> None:
     def finish(response: Response) -> Response:
         if response.status_code >= 400:
             idempotency.finish(response)
-            db.rollback()
+            context.rollback()
             return response
         try:
             idempotency.finish(response)
-            if "desk" in g:  # once committed: outbox events go out, cached badges of changed claims go
-                db.after_commit(lambda: _after_commit(g.desk))
-            db.commit()
+            context.commit()  # then the effects its services recorded are dispatched
         except Exception as exc:  # the work is not stored: say so, never pretend success
-            db.rollback()
+            context.rollback()
             idempotency.abandon()
             log.exception("commit failed on %s %s", request.method, request.path, exc_info=exc)
-            handler = app._find_error_handler(exc, request.blueprints)  # noqa: SLF001
+            handler = app._find_error_handler(exc, request.blueprints)
             return handler(exc) if handler else problem(500, "Something went wrong on our side.")
         return response
 
     @app.teardown_request
     def forget(_exc: BaseException | None) -> None:
-        g.pop("idempotency", None)
+        idempotency.forget()
 
 
 def _request_host() -> str:
     # The base stays set in this thread after the request: outside one, fall back to the default.
     return request.host_url if has_request_context() else DEFAULT_BASE
-
-
-def _after_commit(work: Desk) -> None:
-    from service.public import badge_states
-
-    badge_states.forget(work.claims.touched if "claims" in work.__dict__ else ())
-    jobs.queue_deliveries(work.pending_deliveries)
 
 
 def _check_body(app: Flask, settings: Settings) -> Response | None:

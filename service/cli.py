@@ -10,12 +10,12 @@ import click
 from sqlmodel import Session
 
 from claims.workflow import RatingScaleError, activate_scale
-from service.config import Settings, SettingsError
-from service.database import make_engine
-from service.exceptions import DomainError
-from service.migrate import upgrade
-from service.models import ROLES
-from service.tokens import UserService
+from service.accounts.models import Role
+from service.accounts.services import UserService
+from service.core.config import Settings, SettingsError
+from service.core.database import make_engine
+from service.core.errors import DomainError
+from service.ops.migrate import revision, upgrade
 
 
 def _settings() -> Settings:
@@ -120,7 +120,7 @@ def worker(threads: int, quiet: bool) -> None:
 
     from huey.consumer import Consumer
 
-    from service import jobs, logs
+    from service.ops import jobs, logs
 
     settings = _settings()
     logs.configure(settings)  # JSON lines with secrets masked, as the web workers write them
@@ -146,7 +146,7 @@ def sources_recheck(everything: bool) -> None:
     """Queue a capture of the sources due for a check (or of all of them)."""
     from datetime import timedelta
 
-    from service import jobs
+    from service.ops import jobs
 
     settings = _settings()
     _migrate(settings)
@@ -171,6 +171,22 @@ def db_upgrade() -> None:
     click.echo(f"Database is up to date: {_redacted(settings.sqlalchemy_url)}")
 
 
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration does, e.g. 'add extractions'.")
+def db_revision(message: str) -> None:
+    """Write the next migration from what the models have that the database lacks (for contributors)."""
+    settings = _settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        written = revision(engine, message)
+    finally:
+        engine.dispose()
+    if written is None:
+        click.echo("The models and the migrations agree: nothing to write.")
+        return
+    click.echo(f"Wrote {written}\nRead it before committing: autogenerate cannot see renames.")
+
+
 @main.group()
 def users() -> None:
     """People who use the desk."""
@@ -178,7 +194,7 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
 @click.option(
     "--password",
     "with_password",
@@ -187,7 +203,7 @@ def users() -> None:
 )
 def users_add(name: str, role: str, with_password: bool) -> None:
     """Add a user and print their first API token (shown only this once)."""
-    from service.reviewer.signin import SignInService
+    from service.accounts.signin import SignInService
 
     password = _read_password() if with_password else None
     settings = _settings()
@@ -212,7 +228,7 @@ def users_add(name: str, role: str, with_password: bool) -> None:
 @click.argument("name")
 def users_passwd(name: str) -> None:
     """Set NAME's desk password (asked for twice, or one line from stdin); it also lifts a lock-out."""
-    from service.reviewer.signin import SignInService
+    from service.accounts.signin import SignInService
 
     password = _read_password()
     settings = _settings()
@@ -229,7 +245,7 @@ def users_passwd(name: str) -> None:
 def _read_password() -> str:
     """A new desk password: typed twice at a terminal, or one line of stdin (never an argument,
     which other users could read in the process list or shell history)."""
-    from service.reviewer.signin import SignInService
+    from service.accounts.signin import SignInService
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -281,7 +297,7 @@ def tokens_revoke(token_prefix: str) -> None:
 @main.command()
 def demo() -> None:
     """Load the example desk: claims from a real report on a U.N. resolution."""
-    from service.demo import load_demo
+    from service.ops.demo import load_demo
 
     settings = _settings()
     _migrate(settings)

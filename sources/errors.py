@@ -3,7 +3,7 @@
 `detail` is written for a reviewer; the fetcher turns both into a snapshot with `ok: false`.
 """
 
-from service.exceptions import DomainError, InvalidInputError, NotFoundError, TooLargeError
+from service.core.errors import DomainError, InvalidInputError, NotFoundError, TooLargeError
 
 
 class CaptureRefused(DomainError):

@@ -5,8 +5,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
 
-from service.database import UTCDateTime, utcnow
-from service.ids import new_id
+from service.core.database import UTCDateTime, utcnow
+from service.core.ids import new_id
 
 KINDS = ("official_document", "statement", "dataset", "report", "law", "press_release", "news", "other")
 HEALTH = ("unchecked", "ok", "changed", "moved", "gone", "blocked", "error")

@@ -2,8 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
-from service.schema_fields import Text, UTCDateTime, WebURL
-from service.urls import absolute
+from service.core.fields import Text, UTCDateTime, WebURL
+from service.core.urls import absolute
 from sources.models import HEALTH, KINDS
 
 

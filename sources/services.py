@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import select
 
-from service.database import utcnow, write_intent
-from service.exceptions import ConflictError
-from service.models import User, ensure_role
+from service.accounts.models import Role, User, ensure_role
+from service.core.database import utcnow, write_intent
+from service.core.effects import Effect, Effects
+from service.core.errors import ConflictError
 from sources.blobs import BlobStore
 from sources.errors import SnapshotNotFound, SourceNotFound, UploadRefused, UploadTooLarge
 from sources.extract import SNIFF_BYTES, extract_text, sniff_type
@@ -29,7 +30,7 @@ from sources.urls import canonical_url
 
 CHUNK = 64 * 1024
 
-CAPTURE_ROLE = "reviewer"  # who may ask for a source to be captured again
+CAPTURE_ROLE = Role.REVIEWER  # who may ask for a source to be captured again
 FIRST_CAPTURE_GRACE = timedelta(minutes=15)  # a source never checked after this lost its first capture
 
 
@@ -51,9 +52,10 @@ class CaptureReport:
 class SourceService:
     """The desk's catalogue of primary sources."""
 
-    def __init__(self, session: Session, blobs: BlobStore) -> None:
+    def __init__(self, session: Session, blobs: BlobStore, effects: Effects) -> None:
         self.session = session
         self.blobs = blobs
+        self.effects = effects  # a new URL source is captured once the transaction has committed
 
     def add_url(self, user_id: str, data: dict) -> tuple[Source, bool]:
         """The source for `data["url"]`, created (True) or the existing one for its canonical URL."""
@@ -78,6 +80,7 @@ class SourceService:
             if existing is None:
                 raise
             return existing, False
+        self.effects.add(Effect.CAPTURE, source.id)
         return source, True
 
     def add_upload(
@@ -146,10 +149,13 @@ class SourceService:
         rows = list(self.session.scalars(stmt.order_by(Source.id.desc()).limit(limit + 1)))
         return rows[:limit], len(rows) > limit
 
-    def capturable(self, source_id: str, user: User) -> Source:
-        """The source, if `user` may capture it again and it can be (an upload has no URL to fetch)."""
+    def request_capture(self, source_id: str, user: User) -> Source:
+        """Capture the source again once committed, if `user` may ask and it can be (an upload has
+        no URL to fetch)."""
         ensure_role(user, CAPTURE_ROLE)
-        return _with_url(self.get(source_id))
+        source = _with_url(self.get(source_id))
+        self.effects.add(Effect.CAPTURE, source.id)
+        return source
 
     def by_ids(self, ids: set[str]) -> list[Source]:
         """Sources by id, in one statement."""

@@ -4,14 +4,13 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from service import db
-from service.app import desk, settings
-from service.auth import current_user, require_role
-from service.exceptions import InvalidInputError
-from service.http import load, next_link, send_snapshot
-from service.jobs import capture_source
-from service.pagination import decode_cursor, encode_cursor
-from service.urls import absolute
+from service.core.errors import InvalidInputError
+from service.core.pagination import decode_cursor, encode_cursor
+from service.core.urls import absolute
+from service.web.arguments import load
+from service.web.auth import current_user, require_role
+from service.web.context import services, settings
+from service.web.responses import BEARER, next_link, send_snapshot
 from sources.errors import SourceNotFound
 from sources.schemas import (
     SnapshotListOut,
@@ -27,18 +26,13 @@ from sources.services import SourceService
 blp = Blueprint(
     "sources", __name__, url_prefix="/api/v1/sources", description="Primary sources, captured and archived."
 )
-BEARER = [{"bearerAuth": []}]
 
 
 def _readable_sources(source_id: str) -> SourceService:
     """Archived copies are public once a published claim cites them; before, the desk's only."""
-    if current_user() is None and not desk().claims.cites_publicly(source_id):
+    if current_user() is None and not services().claims.cites_publicly(source_id):
         raise SourceNotFound(f"No source {source_id!r}.")
-    return desk().sources
-
-
-def _queue_capture(source_id: str) -> None:
-    db.after_commit(lambda: capture_source(source_id))
+    return services().sources
 
 
 @blp.route("")
@@ -50,7 +44,7 @@ class Sources(MethodView):
     def get(self, args: dict) -> tuple:
         """List sources, newest first, optionally by health."""
         after = decode_cursor(args["cursor"]) if args.get("cursor") else None
-        items, more = desk().sources.page(args["limit"], after, args.get("health"))
+        items, more = services().sources.page(args["limit"], after, args.get("health"))
         cursor = encode_cursor(items[-1].id) if more else None
         return {"items": items, "next_cursor": cursor}, 200, next_link(cursor)
 
@@ -76,13 +70,13 @@ class Sources(MethodView):
             file = request.files.get("file")
             if file is None:
                 raise InvalidInputError("Send the document as `file`.", {"file": ["Missing file."]})
-            source, created = desk().sources.add_upload(
+            source, created = services().sources.add_upload(
                 current_user().id, data, file.stream, file.filename, settings().capture_max_bytes
             )
         else:
-            source, created = desk().sources.add_url(current_user().id, load(SourceIn(), request.get_json()))
-            if created:
-                _queue_capture(source.id)
+            source, created = services().sources.add_url(
+                current_user().id, load(SourceIn(), request.get_json())
+            )
         return source, 201 if created else 200, {"Location": absolute(f"/api/v1/sources/{source.id}")}
 
 
@@ -96,7 +90,7 @@ Sources.max_body = "capture"  # for uploads only: JSON bodies keep FACTDESK_MAX_
 @blp.doc(security=BEARER)
 def get_source(source_id: str) -> object:
     """One source with its health and latest snapshot."""
-    return desk().sources.get(source_id)
+    return services().sources.get(source_id)
 
 
 @blp.route("/<source_id>/captures", methods=["POST"])
@@ -106,9 +100,7 @@ def get_source(source_id: str) -> object:
 @blp.doc(security=BEARER)
 def recapture(source_id: str) -> object:
     """Capture the source again now."""
-    source = desk().sources.capturable(source_id, current_user())
-    _queue_capture(source.id)
-    return source
+    return services().sources.request_capture(source_id, current_user())
 
 
 @blp.route("/<source_id>/snapshots")
@@ -117,7 +109,7 @@ def recapture(source_id: str) -> object:
 @blp.doc(security=BEARER)
 def snapshots(source_id: str) -> dict:
     """Every capture of the source, newest first."""
-    return {"items": desk().sources.snapshots(source_id)}
+    return {"items": services().sources.snapshots(source_id)}
 
 
 @blp.route("/<source_id>/snapshots/<snapshot_id>/content")

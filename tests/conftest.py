@@ -18,11 +18,12 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from service import create_app, jobs
-from service.database import make_engine
-from service.migrate import upgrade
-from service.models import User
-from service.tokens import UserService
+from service import create_app
+from service.accounts.models import User
+from service.accounts.services import UserService
+from service.core.database import make_engine
+from service.ops import jobs
+from service.ops.migrate import upgrade
 
 TEST_DATABASE_URL = os.environ.get("FACTDESK_TEST_DATABASE_URL", "")
 

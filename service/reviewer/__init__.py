@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Flask, Request, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
-from service.config import Settings, SettingsError
+from service.core.config import Settings, SettingsError
 
 SESSION_LIFETIME = timedelta(hours=12)  # a working day; then sign in again
 SECRET_KEY_FILE = "secret_key"

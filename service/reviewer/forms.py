@@ -11,10 +11,10 @@ from marshmallow import Schema, ValidationError
 from claims.schemas import CitationIn, ClaimListArgs, TransitionIn
 from claims.services import ClaimFilters
 from claims.workflow import BY_ACTION
-from service.errors import flatten_messages
-from service.exceptions import InvalidInputError
-from service.models import User
-from service.pagination import decode_cursor
+from service.accounts.models import User
+from service.core.errors import InvalidInputError
+from service.core.pagination import decode_cursor
+from service.web.problems import flatten_messages
 
 CHECK_FIELDS = "Check the fields marked below."
 # Nested API names → the flat names of the citation form's controls.

@@ -1,6 +1,6 @@
 """What each desk page shows, gathered from the domain services in a fixed number of statements.
 
-`claim_page(desk, claim, me)` and `source_page(desk, source, me, snapshot_id)` answer template
+`claim_page(services, claim, me)` and `source_page(services, source, me, snapshot_id)` answer template
 context; no Flask here, so the pages' content can be tested without HTTP.
 """
 
@@ -12,9 +12,9 @@ from claims.models import Citation, Claim
 from claims.schemas import RELATIONS
 from claims.services import ClaimFilters, History
 from claims.workflow import BY_ACTION, DISMISS_REASONS, allowed_actions
-from service.desk import Desk
-from service.exceptions import NotFoundError
-from service.models import User, role_rank
+from service.accounts.models import User
+from service.composition import Services
+from service.core.errors import NotFoundError
 from service.reviewer import reads
 from sources.models import Snapshot, Source
 from sources.services import CAPTURE_ROLE
@@ -63,24 +63,24 @@ def source_name(source: Source) -> str:
 
 def can_cite(claim: Claim, me: User) -> bool:
     """Whether the citation form belongs on the claim's page for this user."""
-    return claim.status not in FROZEN_STATUSES and role_rank(me.role) >= role_rank(CITE_ROLE)
+    return claim.status not in FROZEN_STATUSES and me.has_role(CITE_ROLE)
 
 
 def may_capture(me: User) -> bool:
     """Whether the re-capture button belongs on a source's page for this user."""
-    return role_rank(me.role) >= role_rank(CAPTURE_ROLE)
+    return me.has_role(CAPTURE_ROLE)
 
 
-def claim_page(desk: Desk, claim: Claim, me: User) -> dict:
+def claim_page(services: Services, claim: Claim, me: User) -> dict:
     """Everything the claim page shows, and the forms the workflow table allows `me` now."""
-    events = desk.history.events(claim.id)
+    events = services.history.events(claim.id)
     source_ids = {c.source_id for c in claim.citations}
-    snapshots = reads.snapshots_of(desk.session, source_ids)
+    snapshots = reads.snapshots_of(services.session, source_ids)
     by_id = {s.id: s for group in snapshots.values() for s in group}
     citations = [
         CitationView(
             c,
-            _excerpt(desk, by_id.get(c.anchor_snapshot_id), c),
+            _excerpt(services, by_id.get(c.anchor_snapshot_id), c),
             ANCHOR_STATES.get(c.anchor_status, c.anchor_status),
             snapshots.get(c.source_id, []),
         )
@@ -93,18 +93,18 @@ def claim_page(desk: Desk, claim: Claim, me: User) -> dict:
     for verdict in claim.verdicts:
         people |= {verdict.proposer_id, *verdict.approvers}
     actions = allowed_actions(claim.status, me.role)
-    reviewers = reads.reviewers(desk.session) if "start_research" in actions else []
-    sources = desk.sources.page(RECENT_SOURCES)[0] if can_cite(claim, me) else []
+    reviewers = reads.reviewers(services.session) if "start_research" in actions else []
+    sources = services.sources.page(RECENT_SOURCES)[0] if can_cite(claim, me) else []
     return {
         "claim": claim,
         "events": events,
         "broken_at": History.verify(events),
         "citations": citations,
-        "names": reads.names(desk.session, people),
+        "names": reads.names(services.session, people),
         "actions": [BY_ACTION[a] for a in actions],
         "options": {
             "assignee": [(u.id, f"{u.name} ({u.role})") for u in reviewers],
-            "rating": [(r.key, r.label) for r in desk.scale.ratings],
+            "rating": [(r.key, r.label) for r in services.scale.ratings],
             "reason": [(r, DISMISS_LABELS.get(r, r)) for r in DISMISS_REASONS],
             "relation": [(r, r.capitalize()) for r in RELATIONS],
             "source_id": [(s.id, source_name(s)) for s in sources],
@@ -113,18 +113,18 @@ def claim_page(desk: Desk, claim: Claim, me: User) -> dict:
     }
 
 
-def source_page(desk: Desk, source: Source, me: User, snapshot_id: str | None) -> dict:
+def source_page(services: Services, source: Source, me: User, snapshot_id: str | None) -> dict:
     """A source's captures, the extracted text of one of them, and the claims that cite it."""
-    snapshots = desk.sources.snapshots(source.id)
+    snapshots = services.sources.snapshots(source.id)
     wanted = snapshot_id or source.good_snapshot_id or source.latest_snapshot_id
     shown = next((s for s in snapshots if s.id == wanted), None)
     text, text_error = None, None
     if shown is not None:
         try:
-            text = desk.sources.text(shown)
+            text = services.sources.text(shown)
         except NotFoundError as exc:
             text_error = exc.detail
-    claims, _ = desk.claims.page(me, ClaimFilters(source=source.id), 50)
+    claims, _ = services.claims.page(me, ClaimFilters(source=source.id), 50)
     return {
         "source": source,
         "snapshots": snapshots,
@@ -137,11 +137,11 @@ def source_page(desk: Desk, source: Source, me: User, snapshot_id: str | None) -
     }
 
 
-def _excerpt(desk: Desk, snapshot: Snapshot | None, citation: Citation) -> Excerpt | None:
+def _excerpt(services: Services, snapshot: Snapshot | None, citation: Citation) -> Excerpt | None:
     if snapshot is None or citation.anchor_start is None or citation.anchor_end is None:
         return None
     try:
-        text = desk.sources.text(snapshot)
+        text = services.sources.text(snapshot)
     except NotFoundError:
         return None
     start, end = citation.anchor_start, citation.anchor_end

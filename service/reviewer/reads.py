@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import select
 
 from claims.models import STATUSES, Claim
-from service.models import ROLES, User, role_rank
+from service.accounts.models import Role, User
 from sources.models import Snapshot
 
 
@@ -36,7 +36,7 @@ def names(session: Session, user_ids: set[str | None]) -> dict[str, str]:
 
 def reviewers(session: Session) -> list[User]:
     """Active users who may be assigned research (reviewers and above), by name."""
-    roles = [r for r in ROLES if role_rank(r) >= role_rank("reviewer")]
+    roles = [r for r in Role if r.includes(Role.REVIEWER)]
     stmt = select(User).where(User.role.in_(roles), User.disabled_at.is_(None)).order_by(User.name)
     return list(session.scalars(stmt))
 

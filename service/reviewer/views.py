@@ -1,6 +1,6 @@
 """The desk's pages: sign-in, the queue, a claim with its workflow forms, a source and its captures.
 
-Views are thin: parse the form, call one domain service through `desk()`, then redirect (303) or
+Views are thin: parse the form, call one domain service through `services()`, then redirect (303) or
 re-render the page with the rule's error next to the form (4xx, so the request rolls back).
 """
 
@@ -22,25 +22,23 @@ from flask import (
 from sqlalchemy.orm.exc import StaleDataError
 
 from claims.schemas import rating_label
-from service import db
-from service.app import desk
-from service.database import utcnow
-from service.errors import domain_problem
-from service.exceptions import (
+from service.accounts.models import User
+from service.accounts.signin import AccountLocked, SignInRefused, SignInService
+from service.core.database import utcnow
+from service.core.errors import (
     DomainError,
     InvalidInputError,
     NotFoundError,
     StaleVersionError,
 )
-from service.http import send_snapshot
-from service.jobs import capture_source
-from service.models import User
-from service.pagination import encode_cursor
-from service.public import PAGE_HEADERS
+from service.core.pagination import encode_cursor
 from service.reviewer import csrf, forms, pages, reads
-from service.reviewer.signin import AccountLocked, SignInRefused, SignInService
+from service.web import context
+from service.web.context import services
+from service.web.problems import domain_problem
+from service.web.responses import PAGE_HEADERS, send_snapshot
 
-bp = Blueprint("reviewer", __name__, url_prefix="/desk")
+bp = Blueprint("reviewer", __name__, url_prefix="/desk", static_folder="static", template_folder="templates")
 
 PAGE_SIZE = 25
 STALE = (
@@ -58,7 +56,7 @@ DESK_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
-OPEN_ENDPOINTS = frozenset({"reviewer.sign_in_form", "reviewer.sign_in"})
+OPEN_ENDPOINTS = frozenset({"reviewer.sign_in_form", "reviewer.sign_in", "reviewer.static"})
 ACTION_LABELS = {
     "start_research": "Start research",
     "propose": "Propose a verdict",
@@ -82,7 +80,7 @@ def _signed_in_user() -> User | None:
     user_id = session.get("uid")
     if not user_id:
         return None
-    user = db.session().get(User, user_id)
+    user = context.session().get(User, user_id)
     # A disabled account or a changed password ends every session it had.
     if (
         user is None
@@ -136,9 +134,9 @@ def _not_found(error: NotFoundError) -> Response:
 
 
 def _page(
-    template: str, status: int = 200, headers: Mapping[str, str] | None = None, **context: object
+    template: str, status: int = 200, headers: Mapping[str, str] | None = None, **values: object
 ) -> Response:
-    html = render_template(template, **context)
+    html = render_template(template, **values)
     return Response(html, status=status, mimetype="text/html", headers=headers)
 
 
@@ -188,16 +186,16 @@ def sign_in() -> Response:
     name = request.form.get("name", "")
     try:
         name, password = forms.sign_in_fields(request.form)
-        user = SignInService(db.session()).sign_in(name, password)
+        user = SignInService(context.session()).sign_in(name, password)
     except InvalidInputError as exc:
         return _page("desk/sign_in.html", 422, next=_next_url(), name=name, errors=exc.errors)
     except AccountLocked as exc:
-        db.commit()  # the failure that locked the account is kept, though the answer is a refusal
+        context.commit()  # the failure that locked the account is kept, though the answer is a refusal
         retry = max(1, int((exc.until - utcnow()) / timedelta(seconds=1)))
         headers = {"Retry-After": str(retry)}
         return _page("desk/sign_in.html", 429, headers, next=_next_url(), name=name, error=exc.detail)
     except SignInRefused as exc:
-        db.commit()  # counts towards the lock-out
+        context.commit()  # counts towards the lock-out
         return _page("desk/sign_in.html", 401, next=_next_url(), name=name, error=exc.detail)
     session.clear()  # a new session: nothing from before signing in carries over
     session.permanent = True
@@ -222,12 +220,12 @@ def sign_out() -> Response:
 @bp.get("")  # registered first: url_for gives /desk
 def queue() -> Response:
     """Claims newest first, by status, rating, tag, needs_review, assignee and search."""
-    counts = reads.status_counts(db.session())
-    context = {
+    counts = reads.status_counts(context.session())
+    page = {
         "counts": counts,
-        "mine": reads.assigned_count(db.session(), me().id),
+        "mine": reads.assigned_count(context.session(), me().id),
         "status_options": [(s, s.replace("_", " ")) for s in counts],
-        "rating_options": [(r.key, r.label) for r in desk().scale.ratings],
+        "rating_options": [(r.key, r.label) for r in services().scale.ratings],
         "claims": [],
         "names": {},
         "errors": {},
@@ -235,27 +233,27 @@ def queue() -> Response:
     try:
         filters, limit, after = forms.queue_filters(request.args, me(), PAGE_SIZE)
     except InvalidInputError as exc:
-        return _page("desk/queue.html", 400, **{**context, "errors": exc.errors})
-    claims, more = desk().claims.page(me(), filters, limit, after)
+        return _page("desk/queue.html", 400, **{**page, "errors": exc.errors})
+    claims, more = services().claims.page(me(), filters, limit, after)
     next_url = None
     if more:
         args = {k: v for k, v in request.args.items() if k != "cursor"}
         next_url = url_for(".queue", **args, cursor=encode_cursor(claims[-1].seq))
-    names = reads.names(db.session(), {c.assignee_id for c in claims})
-    return _page("desk/queue.html", **{**context, "claims": claims, "names": names, "next_url": next_url})
+    names = reads.names(context.session(), {c.assignee_id for c in claims})
+    return _page("desk/queue.html", **{**page, "claims": claims, "names": names, "next_url": next_url})
 
 
 # -- a claim ------------------------------------------------------------------------------------
 
 
 def _claim_page(claim_id: str, status: int = 200, **extra: object) -> Response:
-    claim = desk().claims.get(claim_id, me())
-    return _page("desk/claim.html", status, **pages.claim_page(desk(), claim, me()), **extra)
+    claim = services().claims.get(claim_id, me())
+    return _page("desk/claim.html", status, **pages.claim_page(services(), claim, me()), **extra)
 
 
 def _refused(claim_id: str, form: str, error: DomainError) -> Response:
     """The claim as it is now, with the refusal shown next to the form that was sent."""
-    db.rollback()
+    context.rollback()
     values = request.form.to_dict()
     values.pop(csrf.FIELD, None)
     if isinstance(error, StaleVersionError):
@@ -285,7 +283,7 @@ def transition(claim_id: str) -> Response:
     action = request.form.get("action", "")
     try:
         body = forms.transition_body(request.form)
-        claim = desk().verification.apply(claim_id, me(), forms.form_etag(request.form), body)
+        claim = services().verification.apply(claim_id, me(), forms.form_etag(request.form), body)
     except StaleDataError:  # another request changed the row between our read and our write
         return _refused(claim_id, action, StaleVersionError(STALE))
     except DomainError as exc:
@@ -298,13 +296,12 @@ def transition(claim_id: str) -> Response:
 def cite(claim_id: str) -> Response:
     """Cite a source already on the desk, or a new URL (archived in the background)."""
     try:
-        cited = desk().citations.add(claim_id, me(), forms.citation_body(request.form))
+        cited = services().citations.add(claim_id, me(), forms.citation_body(request.form))
     except StaleDataError:
         return _refused(claim_id, "cite", StaleVersionError(STALE))
     except DomainError as exc:
         return _refused(claim_id, "cite", exc)
     if cited.source_created:
-        _queue_capture(cited.source.id)
         flash("Citation added. The new source is being archived; its quote is anchored once it is.")
     else:
         flash("Citation added.")
@@ -314,34 +311,31 @@ def cite(claim_id: str) -> Response:
 # -- sources ------------------------------------------------------------------------------------
 
 
-def _queue_capture(source_id: str) -> None:
-    db.after_commit(lambda: capture_source(source_id))
-
-
 @bp.get("/sources")
 def sources() -> Response:
     """Every source, newest first."""
-    items, _ = desk().sources.page(200)
+    items, _ = services().sources.page(200)
     return _page("desk/sources.html", sources=items)
 
 
 @bp.get("/sources/<source_id>")
 def source(source_id: str) -> Response:
     """A source: its health, every capture, the extracted text, and the claims citing it."""
-    found = desk().sources.get(source_id)
-    return _page("desk/source.html", **pages.source_page(desk(), found, me(), request.args.get("snapshot")))
+    found = services().sources.get(source_id)
+    return _page(
+        "desk/source.html", **pages.source_page(services(), found, me(), request.args.get("snapshot"))
+    )
 
 
 @bp.post("/sources/<source_id>/captures")
 def recapture(source_id: str) -> Response:
     """Capture the source again now (in the background)."""
-    found = desk().sources.get(source_id)
+    found = services().sources.get(source_id)
     try:
-        desk().sources.capturable(source_id, me())
+        services().sources.request_capture(source_id, me())
     except DomainError as exc:
-        context = pages.source_page(desk(), found, me(), None)
-        return _page("desk/source.html", _status(exc), **context, error=exc.detail)
-    _queue_capture(found.id)
+        page = pages.source_page(services(), found, me(), None)
+        return _page("desk/source.html", _status(exc), **page, error=exc.detail)
     flash("A new capture is queued; reload in a moment to see it.")
     return redirect(url_for(".source", source_id=found.id), 303)
 
@@ -349,13 +343,13 @@ def recapture(source_id: str) -> Response:
 @bp.get("/sources/<source_id>/snapshots/<snapshot_id>/content")
 def snapshot_content(source_id: str, snapshot_id: str) -> Response:
     """The archived bytes, sandboxed so they cannot run as this site."""
-    sources = desk().sources
+    sources = services().sources
     return send_snapshot(sources, sources.snapshot(source_id, snapshot_id))
 
 
 @bp.get("/sources/<source_id>/snapshots/<snapshot_id>/text")
 def snapshot_text(source_id: str, snapshot_id: str) -> Response:
     """The whole text extracted from a snapshot."""
-    sources = desk().sources
+    sources = services().sources
     text = sources.text(sources.snapshot(source_id, snapshot_id))
     return Response(text, mimetype="text/plain", headers={"Content-Security-Policy": "sandbox"})

@@ -5,8 +5,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from service.database import UTCDateTime, utcnow
-from service.ids import new_id
+from service.core.database import UTCDateTime, utcnow
+from service.core.ids import new_id
 
 EVENTS = ("claim.published", "claim.corrected", "claim.source_changed")
 

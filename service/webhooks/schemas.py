@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from service.schema_fields import UTCDateTime, WebURL
+from service.core.fields import UTCDateTime, WebURL
 from service.webhooks.models import EVENTS
 
 

@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from service.database import utcnow
+from service.core.database import utcnow
 from sources.errors import CaptureFailed, CaptureRefused
 from sources.netpolicy import AddressPolicy
 

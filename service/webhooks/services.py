@@ -18,9 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import select
 
-from service.database import utcnow
-from service.exceptions import InvalidInputError, NotFoundError
-from service.urls import absolute
+from service.core.database import utcnow
+from service.core.effects import Effect, Effects
+from service.core.errors import InvalidInputError, NotFoundError
+from service.core.urls import absolute
 from service.webhooks.models import EVENTS, Attempt, Delivery, Webhook
 from service.webhooks.sender import SendResult, WebhookSender
 from sources.errors import CaptureFailed, CaptureRefused
@@ -141,9 +142,9 @@ class WebhookService:
 class Outbox:
     """Writes a delivery for every endpoint subscribed to an event, in the caller's transaction."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, effects: Effects) -> None:
         self.session = session
-        self.created: list[str] = []  # delivery ids to hand to the worker once committed
+        self.effects = effects  # each delivery is sent once the transaction has committed
 
     def emit(self, event: str, claim: object) -> None:
         """Record `event` about `claim` (a claims.models.Claim) for every subscriber."""
@@ -176,7 +177,7 @@ class Outbox:
         for webhook in hooks:
             delivery = Delivery(webhook_id=webhook.id, event=event, payload=payload)
             self.session.add(delivery)
-            self.created.append(delivery.id)
+            self.effects.add(Effect.DELIVER, delivery.id)
         self.session.flush()
 
 

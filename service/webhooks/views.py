@@ -4,10 +4,10 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from service.app import desk
-from service.auth import current_user, require_role
-from service.http import Annotated
-from service.urls import absolute
+from service.core.urls import absolute
+from service.web.auth import current_user, require_role
+from service.web.context import services
+from service.web.responses import BEARER, Extended
 from service.webhooks.schemas import (
     DeliveryListOut,
     WebhookIn,
@@ -23,7 +23,6 @@ blp = Blueprint(
     url_prefix="/api/v1/webhooks",
     description="Notifications to publishers when verdicts change (Standard Webhooks).",
 )
-BEARER = [{"bearerAuth": []}]
 
 
 @blp.route("")
@@ -33,7 +32,7 @@ class Webhooks(MethodView):
     @blp.doc(security=BEARER)
     def get(self) -> dict:
         """Every endpoint (secrets are never shown again)."""
-        return {"items": desk().webhooks.all()}
+        return {"items": services().webhooks.all()}
 
     @require_role("admin")
     @blp.arguments(WebhookIn)
@@ -41,7 +40,7 @@ class Webhooks(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data: dict) -> tuple:
         """Subscribe a URL (public addresses only, like captures) to claim events."""
-        webhook = desk().webhooks.create(current_user().id, data["url"], data["events"])
+        webhook = services().webhooks.create(current_user().id, data["url"], data["events"])
         return webhook, 201, {"Location": absolute(f"/api/v1/webhooks/{webhook.id}")}
 
 
@@ -52,7 +51,7 @@ class WebhookItem(MethodView):
     @blp.doc(security=BEARER)
     def get(self, webhook_id: str) -> object:
         """One endpoint."""
-        return desk().webhooks.get(webhook_id)
+        return services().webhooks.get(webhook_id)
 
     @require_role("admin")
     @blp.arguments(WebhookPatch)
@@ -60,14 +59,14 @@ class WebhookItem(MethodView):
     @blp.doc(security=BEARER)
     def patch(self, changes: dict, webhook_id: str) -> object:
         """Pause or resume, or change the URL or events."""
-        return desk().webhooks.update(webhook_id, changes)
+        return services().webhooks.update(webhook_id, changes)
 
     @require_role("admin")
     @blp.response(204)
     @blp.doc(security=BEARER)
     def delete(self, webhook_id: str) -> Response:
         """Remove the endpoint and its delivery log."""
-        desk().webhooks.delete(webhook_id)
+        services().webhooks.delete(webhook_id)
         return Response(status=204)
 
 
@@ -79,7 +78,7 @@ class WebhookItem(MethodView):
 @blp.doc(security=BEARER)
 def rotate(webhook_id: str) -> object:
     """Rotate the signing secret."""
-    return desk().webhooks.rotate(webhook_id)
+    return services().webhooks.rotate(webhook_id)
 
 
 @blp.route("/<webhook_id>/deliveries")
@@ -88,5 +87,5 @@ def rotate(webhook_id: str) -> object:
 @blp.doc(security=BEARER)
 def deliveries(webhook_id: str) -> dict:
     """The newest deliveries, each with every attempt."""
-    rows = desk().webhooks.deliveries(webhook_id)
-    return {"items": [Annotated(d, attempt_log=attempts) for d, attempts in rows]}
+    rows = services().webhooks.deliveries(webhook_id)
+    return {"items": [Extended(d, attempt_log=attempts) for d, attempts in rows]}

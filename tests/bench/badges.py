@@ -49,10 +49,10 @@ import sqlalchemy as sa
 
 from claims.models import Claim
 from claims.workflow import DEFAULT_SCALE
-from service.config import Settings
-from service.database import make_engine, utcnow
-from service.ids import new_id
-from service.text import claim_key
+from service.core.config import Settings
+from service.core.database import make_engine, utcnow
+from service.core.ids import new_id
+from service.core.text import claim_key
 from tests.bench.intake import (
     CONNECTIONS,
     HOST,

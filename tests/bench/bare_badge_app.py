@@ -16,14 +16,14 @@ import hashlib
 from flask import Flask, Response, jsonify
 
 from claims.workflow import DEFAULT_SCALE
-from service.badges import DEFAULT_LABEL, Badge, render_svg
+from service.public.badges import DEFAULT_LABEL, Badge, render_svg
 
 RATING = "mostly_false"
 MAX_AGE = 300  # Factdesk's default FACTDESK_BADGE_MAX_AGE
 
 _rating = next(r for r in DEFAULT_SCALE if r.key == RATING)
 SVG: bytes = render_svg(Badge(DEFAULT_LABEL, _rating.label, _rating.color), "flat").encode()
-# The same strong ETag as service.public derives from the rendered bytes.
+# The same strong ETag as service.public.views derives from the rendered bytes.
 ETAG = '"' + hashlib.sha256(SVG).hexdigest()[:32] + '"'
 HEADERS = {
     "ETag": ETAG,

@@ -39,7 +39,7 @@ from sqlmodel import Session
 
 from claims import search as search_module
 from claims.search import RARE_TERMS, ClaimSearch, _fts5_quote, _without_diacritics, significant_words
-from service.database import make_engine
+from service.core.database import make_engine
 from tests.bench.intake import USER, Vocabulary, executable, make_claim, preload_sql
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"

@@ -49,11 +49,11 @@ from sqlmodel import Session
 from claims.models import Appearance, Claim, ClaimEvent, ClaimTag
 from claims.search import ClaimSearch
 from claims.services import GENESIS_HASH, ClaimService, DuplicateFinder, History, event_digest
-from service.config import Settings
-from service.database import make_engine, utcnow
-from service.ids import new_id
-from service.text import claim_key
-from service.tokens import UserService
+from service.accounts.services import UserService
+from service.core.config import Settings
+from service.core.database import make_engine, utcnow
+from service.core.ids import new_id
+from service.core.text import claim_key
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parents[1]

@@ -43,9 +43,9 @@ import redis
 import sqlalchemy as sa
 
 from claims.models import Appearance, Claim, ClaimTag, Verdict
-from service.database import make_engine, utcnow
-from service.ids import new_id
-from service.text import claim_key
+from service.core.database import make_engine, utcnow
+from service.core.ids import new_id
+from service.core.text import claim_key
 from tests.bench.badges import RATINGS, fetch, machine_busy_seconds, snapshot_env
 from tests.bench.intake import (
     CONNECTIONS,

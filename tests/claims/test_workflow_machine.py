@@ -16,9 +16,9 @@ from sqlmodel import Session
 from claims.models import STATUSES
 from claims.services import History
 from claims.workflow import BY_ACTION, DEFAULT_SCALE, DISMISS_REASONS, TRANSITIONS
-from service.config import Settings
-from service.desk import Desk
-from service.exceptions import DomainError
+from service.composition import Services
+from service.core.config import Settings
+from service.core.errors import DomainError
 
 SUMMARY = "A summary long enough for the rules of the desk."
 
@@ -32,7 +32,7 @@ def test_any_sequence_keeps_the_invariants(engine, make_user, tmp_path, approval
         def __init__(self) -> None:
             super().__init__()
             self.session = Session(engine, expire_on_commit=False)
-            self.desk = Desk(self.session, config)
+            self.desk = Services(self.session, config)
             author = people[1].user
             source, _ = self.desk.sources.add_upload(
                 author.id, {}, io.BytesIO(b"The ministry confirmed the co-sponsorship."), "s.txt", 10_000

@@ -1,0 +1,1 @@
+"""Running the service: background jobs, metrics, logs, migrations and the demo desk."""

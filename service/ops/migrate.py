@@ -1,0 +1,78 @@
+"""Alembic, driven from code: `factdesk db upgrade` and `factdesk serve` call `upgrade()`,
+`factdesk db revision -m …` calls `revision()` to write the next migration from the models."""
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.operations.ops import MigrationScript
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Full-text search objects are made by hand in migrations; the models do not know them.
+HAND_MANAGED = frozenset(
+    {
+        "claim_fts",
+        "claim_fts_data",
+        "claim_fts_idx",
+        "claim_fts_docsize",
+        "claim_fts_config",
+        "claim_fts_content",
+        "claim_fts_vocab",
+        "search_vector",
+        "ix_claim_search_vector",
+    }
+)
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Alembic filter: leave the hand-made search objects out of autogenerate and comparisons."""
+    return name not in HAND_MANAGED
+
+
+def alembic_config(engine: Engine, location: Path = MIGRATIONS) -> Config:
+    """An Alembic config that runs on `engine` (the URL never goes through configparser)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(location))
+    cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")  # 0005_what_it_does.py
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision`."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to `revision`."""
+    command.downgrade(alembic_config(engine), revision)
+
+
+def revision(engine: Engine, message: str, location: Path = MIGRATIONS) -> Path | None:
+    """Write the next migration: what the models have that the migrated database lacks.
+
+    The database is brought to the head first, so the comparison starts from the newest schema.
+    None when the models and the schema agree (no empty migration is written). Read what was
+    written before committing it: autogenerate cannot see renames, and the full-text objects are
+    made by hand (see HAND_MANAGED).
+    """
+    cfg = alembic_config(engine, location)
+    command.upgrade(cfg, "head")
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    next_id = f"{int(head) + 1:04d}" if head and head.isdigit() else None
+    cfg.attributes["process_revision_directives"] = _skip_empty
+    written = command.revision(cfg, message=message, autogenerate=True, rev_id=next_id)
+    if written is None or isinstance(written, list):
+        return None
+    return Path(written.path)
+
+
+def _skip_empty(context: MigrationContext, revision: Any, directives: list[MigrationScript]) -> None:
+    ops: Iterable[Any] = directives[0].upgrade_ops_list if directives else ()
+    if all(op.is_empty() for op in ops):
+        directives[:] = []

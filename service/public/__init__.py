@@ -1,0 +1,1 @@
+"""What readers and publishers see without a token: badges, claim pages, oEmbed, the feed."""

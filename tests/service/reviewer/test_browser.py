@@ -1,0 +1,284 @@
+"""The reviewer desk in a real browser (Debian's chromium): a claim of the example desk goes from the
+API to a published verdict, its public page and badge; each step is kept as a screenshot."""
+
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+from werkzeug.serving import make_server
+
+from service.accounts.models import User
+from service.accounts.signin import SignInService
+
+pytest.importorskip("playwright")
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason=f"Debian chromium is not installed at {CHROMIUM}"
+)
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "desk"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PASSWORD = "a long passphrase for the desk"
+QUOTE = "immediately close the political prison camps and release all political prisoners unconditionally"
+SUMMARY = (
+    "The draft resolution itself urges Pyongyang to immediately close the political prison camps and "
+    "release all political prisoners unconditionally."
+)
+# The primary source, served locally: the draft resolution's operative paragraphs as UPI quotes them.
+UN_DRAFT = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>A/C.3/80/L.30: Situation of human rights in the Democratic People's Republic of Korea</title></head>
+<body><header><nav><a href="/">United Nations</a> · <a href="/documents">Documents</a></nav></header>
+<main><article>
+<h1>Situation of human rights in the Democratic People's Republic of Korea</h1>
+<p>Third Committee, eightieth session. Agenda item 71 (c): Promotion and protection of human rights:
+human rights situations and reports of special rapporteurs and representatives. Draft resolution.</p>
+<p>The General Assembly, guided by the Charter of the United Nations, the Universal Declaration of
+Human Rights, the International Covenant on Civil and Political Rights and other instruments,</p>
+<p>1. Condemns in the strongest terms the long-standing and ongoing systematic, widespread and gross
+violations of human rights in and by the Democratic People's Republic of Korea, including those that
+may amount to crimes against humanity;</p>
+<p>2. Strongly urges the Government of the Democratic People's Republic of Korea to respect, protect
+and fulfil all human rights and fundamental freedoms, to {QUOTE}, and to end the practice of
+enforced disappearance;</p>
+<p>3. Decides to continue its examination of the situation at its eighty-first session.</p>
+</article></main><footer>Test fixture for Factdesk.</footer></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(make_app) -> Iterator[str]:  # noqa: ANN001
+    """The app on the test database, served over real HTTP from a background thread."""
+    server = make_server("127.0.0.1", 0, make_app(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    server.server_close()
+
+
+class Screenshots:
+    """Numbered full-page screenshots under tests/artifacts/desk/."""
+
+    def __init__(self) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for old in ARTIFACTS.glob("*.png"):
+            old.unlink()
+        self.taken: list[Path] = []
+
+    def __call__(self, target: Page | Locator, step: str) -> None:
+        path = ARTIFACTS / f"{len(self.taken) + 1:02d}-{step}.png"
+        if isinstance(target, Page):
+            target.screenshot(path=str(path), full_page=True)
+        else:  # one element, e.g. the badge: a whole-page shot of a bare SVG document never settles
+            target.screenshot(path=str(path))
+        self.taken.append(path)
+
+
+def set_password(engine: sa.Engine, user_id: str) -> None:
+    with Session(engine) as session:
+        SignInService(session).set_password(session.get(User, user_id), PASSWORD)
+        session.commit()
+
+
+def submit_demo_claims(base: str, headers: dict[str, str]) -> dict[str, str]:
+    """Every claim `factdesk demo` ships, submitted through the API; their ids by text."""
+    demo = json.loads(resources.files("service.ops.demo").joinpath("korea-un-resolution.json").read_text())
+    ids = {}
+    with httpx.Client(base_url=base, headers=headers) as api:
+        for item in demo["claims"]:
+            body = {
+                "text": item["text"],
+                "claimant": item["claimant"],
+                "tags": item["tags"],
+                "language": "en",
+                "appearance": {**demo["story"], "quote": item["quote"]},
+            }
+            response = api.post("/api/v1/claims", json=body)
+            assert response.status_code == 201, response.text
+            ids[item["text"]] = response.json()["id"]
+    return ids
+
+
+def watch(page: Page, base: str, problems: list[str]) -> None:
+    """Record any request that leaves the service, any script error and any CSP violation."""
+    page.on("request", lambda r: r.url.startswith(base) or problems.append(f"external request {r.url}"))
+    page.on("pageerror", lambda e: problems.append(f"page error {e}"))
+    page.on(
+        "console",
+        lambda m: "Content Security Policy" in m.text and problems.append(f"CSP: {m.text}"),
+    )
+
+
+def sign_in(page: Page, base: str, name: str, path: str = "/desk") -> None:
+    page.goto(base + path)
+    expect(page).to_have_url(re.compile(r"/desk/sign-in\?next="))
+    page.get_by_label("Username").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")  # the keyboard submits the form
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def posting(page: Page):  # noqa: ANN201 - Playwright's EventContextManager
+    return page.expect_response(lambda r: r.request.method == "POST")
+
+
+def test_a_demo_claim_goes_from_the_api_to_a_published_verdict(
+    browser, live, make_user, engine, httpserver
+) -> None:  # noqa: ANN001
+    base, shot, problems = live, Screenshots(), []
+    newsroom = make_user("submitter", "newsroom")
+    for name in ("ana", "ben"):
+        set_password(engine, make_user("reviewer", name).id)
+    httpserver.expect_request("/documents/A-C.3-80-L.30").respond_with_data(
+        UN_DRAFT, content_type="text/html; charset=utf-8"
+    )
+    source_url = httpserver.url_for("/documents/A-C.3-80-L.30")
+    ids = submit_demo_claims(base, newsroom.headers)
+    claim_text = "The resolution calls on North Korea to immediately close its political prison camps"
+    claim_id = next(i for text, i in ids.items() if text.startswith(claim_text))
+
+    # Ana signs in: the desk sends her to the sign-in page first; the keyboard reaches every field.
+    contexts: list[BrowserContext] = []
+    ana_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    contexts.append(ana_context)
+    page = ana_context.new_page()
+    watch(page, base, problems)
+    page.goto(base + "/desk")
+    expect(page).to_have_url(re.compile(r"/desk/sign-in\?next=%2Fdesk$|/desk/sign-in\?next=/desk$"))
+    for _ in range(3):  # skip link, brand, then the username field
+        page.keyboard.press("Tab")
+    focused = page.evaluate(
+        "() => [document.activeElement.id, getComputedStyle(document.activeElement).outlineWidth]"
+    )
+    assert focused == ["signin-name", "3px"]
+    page.keyboard.type("ana")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    shot(page, "sign-in")
+    page.keyboard.press("Enter")
+
+    # The queue: all twelve claims of the example desk, newest first; search finds ours.
+    expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+    expect(page.locator("ol.claims > li")).to_have_count(12)
+    expect(page.get_by_role("link", name=re.compile(r"Submitted\s+12"))).to_be_visible()
+    shot(page, "queue")
+    page.get_by_label("Search text, claimant and quotes").fill('"prison camps"')
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("ol.claims > li")).to_have_count(1)
+    shot(page, "queue-search")
+    page.get_by_role("link", name=re.compile(claim_text)).click()
+
+    # Research: start, then cite the draft resolution by its URL; it is archived and the quote found.
+    expect(page.get_by_role("heading", level=1)).to_contain_text(claim_text)
+    shot(page, "claim-submitted")
+    page.get_by_role("button", name="Start research").click()
+    expect(page.locator(".flash")).to_contain_text("The claim is now researching.")
+    shot(page, "researching")
+    page.get_by_label("Or the URL of a new source").fill(source_url)
+    page.get_by_label("What the quote does to the claim").select_option("supports")
+    page.get_by_label("Exact quote from the source").fill(QUOTE)
+    page.get_by_label("Where in the source").fill("operative para. 2")
+    page.get_by_role("button", name="Add citation").click()
+    citation = page.locator("article.citation")
+    expect(citation.locator(".anchor")).to_have_text("Quote found in the archived text")
+    expect(citation.locator("mark")).to_have_text(QUOTE)
+    expect(citation.locator(".health")).to_have_text("source ok")
+    shot(page, "cited")
+
+    # The source: its capture, health and extracted text.
+    citation.get_by_role("link", name=re.compile("Situation of human rights|documents")).first.click()
+    expect(page.locator("pre.text")).to_contain_text("Strongly urges the Government")
+    expect(page.locator("table tbody tr")).to_have_count(1)
+    shot(page, "source")
+    page.get_by_role("link", name=re.compile(claim_text)).click()
+
+    # Ana proposes a verdict, then tries to approve it herself: refused, and told why.
+    page.get_by_label("Rating").select_option("true")
+    page.get_by_label("Summary for readers").fill(SUMMARY)
+    page.get_by_role("button", name="Propose a verdict").click()
+    expect(page.locator(".claim-head .status")).to_have_text("in review")
+    expect(page.locator(".proposal")).to_contain_text("Proposed: True")
+    shot(page, "proposed")
+    with posting(page) as refused:
+        page.get_by_role("button", name="Approve").click()
+    assert refused.value.status == 403
+    expect(page.locator("#act-approve .error")).to_have_text(
+        "You proposed this verdict; another reviewer must approve it."
+    )
+    expect(page.locator(".claim-head .status")).to_have_text("in review")
+    shot(page, "own-approval-refused")
+
+    # Ben, a second reviewer, approves it from his own browser.
+    ben_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    contexts.append(ben_context)
+    ben_page = ben_context.new_page()
+    watch(ben_page, base, problems)
+    sign_in(ben_page, base, "ben", f"/desk/claims/{claim_id}")
+    with posting(ben_page) as approved:
+        ben_page.get_by_role("button", name="Approve").click()
+    assert approved.value.status == 303
+    expect(ben_page.locator(".claim-head .status")).to_have_text("published")
+    expect(ben_page.locator(".verdict")).to_contain_text("Published: True (version 1)")
+    shot(ben_page, "approved")
+
+    # Readers see it: the public page with its ClaimReview, and the badge.
+    ben_page.get_by_role("link", name="Public page").click()
+    expect(ben_page.get_by_role("heading", level=1)).to_have_text(re.compile(claim_text))
+    expect(ben_page.locator(".rating .label")).to_have_text("True")
+    expect(ben_page.locator(".evidence blockquote")).to_have_text(QUOTE)
+    review = json.loads(ben_page.locator('script[type="application/ld+json"]').text_content())
+    assert review["reviewRating"]["alternateName"] == "True"
+    shot(ben_page, "public-page")
+    badge = ben_page.goto(f"{base}/badges/{claim_id}.svg?style=for-the-badge")
+    assert badge.status == 200 and 'aria-label="fact-check: True"' in badge.text()
+    shot(ben_page.locator("svg"), "badge")
+
+    # On a phone: the claim page and the queue fit the screen, nothing scrolls sideways.
+    phone = browser.new_context(
+        storage_state=ben_context.storage_state(),
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    contexts.append(phone)
+    phone_page = phone.new_page()
+    watch(phone_page, base, problems)
+    for path, step in ((f"/desk/claims/{claim_id}", "phone-claim"), ("/desk", "phone-queue")):
+        phone_page.goto(base + path)
+        assert phone_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+        shot(phone_page, step)
+
+    for context in contexts:
+        context.close()
+    assert problems == []
+    steps = "sign-in queue queue-search claim-submitted researching cited source proposed"
+    steps += " own-approval-refused approved public-page badge phone-claim phone-queue"
+    assert [p.name for p in shot.taken] == [f"{n:02d}-{step}.png" for n, step in enumerate(steps.split(), 1)]
+    assert all(p.stat().st_size > 5_000 for p in shot.taken if "badge" not in p.name)
