@@ -54,7 +54,7 @@ def claim_review(
         item["firstAppearance"] = _appearance(appearances[0])
         if appearances[0].published_at:
             item["datePublished"] = appearances[0].published_at.isoformat()
-    rating = scale[verdict.rating] if verdict.rating in scale else None
+    rating = scale.get(verdict.rating)
     review_rating: dict = {"@type": "Rating", "alternateName": rating.label if rating else verdict.rating}
     if rating is not None and rating.value is not None:
         review_rating |= {"ratingValue": rating.value, "bestRating": 5, "worstRating": 1}

@@ -136,6 +136,10 @@ class RatingScale:
     def __getitem__(self, key: str) -> Rating:
         return self.by_key[key]
 
+    def get(self, key: str) -> Rating | None:
+        """The rating with this key, or None when the scale has none (it was removed from it)."""
+        return self.by_key.get(key)
+
     @classmethod
     def from_file(cls, path: str | Path) -> "RatingScale":
         """A scale from a JSON or TOML file: a list `ratings` of {key, label, value, color}."""

@@ -6,7 +6,7 @@ module imports Flask only when an app is actually created.
 """
 
 
-def create_app(config: dict | None = None):  # noqa: ANN201 - returns a flask.Flask
+def create_app(config: dict | None = None):
     """Build the Flask application; `config` overrides settings read from the environment."""
     from service.app import create_app as _create_app
 

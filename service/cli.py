@@ -75,7 +75,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
             self.cfg.set("control_socket_disable", True)  # gunicorn 27's socket is shared by every instance
             self.cfg.set("child_exit", _forget_worker_metrics)
 
-        def load(self):  # noqa: ANN202 - gunicorn's signature
+        def load(self):
             from service import create_app
 
             return create_app()

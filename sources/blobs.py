@@ -34,9 +34,11 @@ class BlobStore:
         try:
             os.replace(source, target)  # atomic on one filesystem
         except OSError:  # another filesystem: copy to a temp file beside the target, then rename
-            with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
-                with open(source, "rb") as src:
-                    shutil.copyfileobj(src, tmp)
+            with (
+                tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp,
+                open(source, "rb") as src,
+            ):
+                shutil.copyfileobj(src, tmp)
             os.replace(tmp.name, target)
             source.unlink(missing_ok=True)
         return target

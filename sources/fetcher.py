@@ -3,6 +3,7 @@
 `SafeFetcher(policy=AddressPolicy(), tmp_dir=path).fetch(url)` never raises; read the `FetchResult`.
 """
 
+import contextlib
 import hashlib
 import logging
 import socket
@@ -244,7 +245,7 @@ class SafeFetcher:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
-        handle = tempfile.NamedTemporaryFile(
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, kept on success
             dir=self.tmp_dir, prefix="capture-", suffix=".body", delete=False
         )
         path = Path(handle.name)
@@ -346,10 +347,8 @@ class _Deadline:
 
     def _shutdown(self) -> None:
         if self._socket is not None:
-            try:
+            with contextlib.suppress(OSError):  # already closed by the peer: nothing to interrupt
                 self._socket.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # Already closed by the peer: nothing left to interrupt.
 
     def _close_socket(self) -> None:
         if self._socket is not None:

@@ -71,7 +71,7 @@ def empty_tables(engine: Engine) -> None:
 
 
 @pytest.fixture
-def make_app(engine: Engine, database_url: str, tmp_path) -> Iterator:  # noqa: ANN001
+def make_app(engine: Engine, database_url: str, tmp_path) -> Iterator:
     """`make_app(**settings)` → an app on the test database; jobs run inline, in the request.
 
     Captures may reach local test servers (127.0.0.0/8) unless `fetch_allowed_networks` says
@@ -100,7 +100,7 @@ def make_app(engine: Engine, database_url: str, tmp_path) -> Iterator:  # noqa: 
 
 
 @pytest.fixture
-def app(make_app) -> Flask:  # noqa: ANN001
+def app(make_app) -> Flask:
     return make_app()
 
 
@@ -130,7 +130,7 @@ class Person:
 
 
 @pytest.fixture
-def make_user(engine: Engine, app: Flask):  # noqa: ANN201 - a factory
+def make_user(engine: Engine, app: Flask):
     """`make_user("reviewer")` → a Person with a live token."""
     counter = iter(range(1, 10_000))
 
@@ -146,20 +146,20 @@ def make_user(engine: Engine, app: Flask):  # noqa: ANN201 - a factory
 
 
 @pytest.fixture
-def submitter(make_user) -> Person:  # noqa: ANN001
+def submitter(make_user) -> Person:
     return make_user("submitter")
 
 
 @pytest.fixture
-def reviewer(make_user) -> Person:  # noqa: ANN001
+def reviewer(make_user) -> Person:
     return make_user("reviewer")
 
 
 @pytest.fixture
-def submit(client: FlaskClient, submitter: Person):  # noqa: ANN201 - a factory
+def submit(client: FlaskClient, submitter: Person):
     """`submit("text", **fields)` → the response of POST /api/v1/claims (as `submitter`)."""
 
-    def post(text: str, person: Person | None = None, **fields: object):  # noqa: ANN202
+    def post(text: str, person: Person | None = None, **fields: object):
         body = {"text": text, **fields}
         return client.post("/api/v1/claims", json=body, headers=(person or submitter).headers)
 
@@ -187,7 +187,7 @@ SUMMARY = "The Foreign Ministry's statement confirms that Seoul co-sponsored the
 
 
 @pytest.fixture
-def desk(client, make_user, submit):  # noqa: ANN001, ANN201
+def desk(client, make_user, submit):
     """A claim with an archived, found `supports` citation, and the people who work on it."""
     people = {
         "submitter": make_user("submitter"),
@@ -218,13 +218,13 @@ def desk(client, make_user, submit):  # noqa: ANN001, ANN201
 class Act:
     """Sends transitions with the claim's current ETag (or a given one)."""
 
-    def __init__(self, client, claim_id: str) -> None:  # noqa: ANN001
+    def __init__(self, client, claim_id: str) -> None:
         self.client, self.claim_id = client, claim_id
 
-    def etag(self, person) -> str:  # noqa: ANN001
+    def etag(self, person) -> str:
         return self.client.get(f"/api/v1/claims/{self.claim_id}", headers=person.headers).get_json()["etag"]
 
-    def __call__(self, person, action: str, etag: str | None = None, **fields):  # noqa: ANN001, ANN204
+    def __call__(self, person, action: str, etag: str | None = None, **fields):
         headers = {**person.headers, "If-Match": etag or self.etag(person)}
         return self.client.post(
             f"/api/v1/claims/{self.claim_id}/transitions", headers=headers, json={"action": action, **fields}
@@ -232,7 +232,7 @@ class Act:
 
 
 @pytest.fixture
-def act(client, desk) -> Act:  # noqa: ANN001
+def act(client, desk) -> Act:
     return Act(client, desk["claim_id"])
 
 

@@ -11,7 +11,7 @@ from service.accounts.models import ROLES, Token, User
 from service.core.database import utcnow
 from service.core.errors import ConflictError, InvalidInputError, NotFoundError
 
-TOKEN_PREFIX = "fdk_"
+TOKEN_PREFIX = "fdk_"  # noqa: S105 - the visible marker of a token, not a secret
 SHOWN_PREFIX_LENGTH = 12  # "fdk_" + 8 characters: enough to tell tokens apart, useless to guess
 
 

@@ -15,12 +15,12 @@ class Text(fields.String):
     and show in the OpenAPI document as minLength/maxLength.
     """
 
-    def __init__(self, *, min: int | None = None, max: int | None = None, **kwargs) -> None:  # noqa: A002
+    def __init__(self, *, min: int | None = None, max: int | None = None, **kwargs) -> None:
         if min or max:
             kwargs["validate"] = [validate.Length(min=min, max=max)]
         super().__init__(**kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs) -> str:  # noqa: ANN001
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
         value = super()._deserialize(value, attr, data, **kwargs)
         try:
             return clean(value)
@@ -31,7 +31,7 @@ class Text(fields.String):
 class UTCDateTime(fields.DateTime):
     """Serialises aware datetimes as RFC 3339 in UTC with a `Z`: `2026-11-19T08:00:00Z`."""
 
-    def _serialize(self, value: datetime | None, attr, obj, **kwargs) -> str | None:  # noqa: ANN001
+    def _serialize(self, value: datetime | None, attr, obj, **kwargs) -> str | None:
         if value is None:
             return None
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -43,7 +43,7 @@ class WebURL(fields.Url):
     def __init__(self, **kwargs) -> None:
         super().__init__(schemes={"http", "https"}, require_tld=False, **kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs) -> str:  # noqa: ANN001
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
         if isinstance(value, str):
             try:
                 value = clean(value)

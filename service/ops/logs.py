@@ -94,7 +94,7 @@ class StderrHandler(logging.StreamHandler):
         super().__init__(sys.stderr)
 
     @property
-    def stream(self):  # noqa: ANN201 - a text stream
+    def stream(self):
         return sys.stderr
 
     @stream.setter

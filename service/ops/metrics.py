@@ -56,7 +56,7 @@ def _count(counter: Counter, outcome: str) -> None:
     try:
         counter.labels(outcome=str(outcome)[:32] or "unknown").inc()
     except Exception:  # a metric must never fail the job it describes
-        log.warning("could not count %s", counter._name, exc_info=True)  # noqa: SLF001
+        log.warning("could not count %s", counter._name, exc_info=True)
 
 
 class QueueDepthCollector:

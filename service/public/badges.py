@@ -129,8 +129,10 @@ def render_svg(badge: Badge, style: str = "flat") -> str:
     uid = hashlib.sha256(key.encode()).hexdigest()[:10]
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{_escape(accessible)}">',
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="{_escape(accessible)}">'
+        ),
         f"<title>{_escape(accessible)}</title>",
     ]
     halves = (f'<rect width="{left}" height="{height}" fill="{LABEL_COLOR}"/>' if left else "") + (
@@ -138,12 +140,16 @@ def render_svg(badge: Badge, style: str = "flat") -> str:
     )
     if style == "flat":
         parts += [
-            f'<linearGradient id="s{uid}" x2="0" y2="100%">'
-            '<stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/>'
-            "</linearGradient>",
+            (
+                f'<linearGradient id="s{uid}" x2="0" y2="100%">'
+                '<stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/>'
+                "</linearGradient>"
+            ),
             f'<clipPath id="r{uid}"><rect width="{width}" height="{height}" rx="3" fill="#fff"/></clipPath>',
-            f'<g clip-path="url(#r{uid})">{halves}'
-            f'<rect width="{width}" height="{height}" fill="url(#s{uid})"/></g>',
+            (
+                f'<g clip-path="url(#r{uid})">{halves}'
+                f'<rect width="{width}" height="{height}" fill="url(#s{uid})"/></g>'
+            ),
         ]
     else:
         parts.append(f'<g shape-rendering="crispEdges">{halves}</g>')

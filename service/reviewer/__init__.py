@@ -15,7 +15,7 @@ from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from service.core.config import Settings, SettingsError
 
 SESSION_LIFETIME = timedelta(hours=12)  # a working day; then sign in again
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name; the key is generated into it
 
 
 class DeskSessionInterface(SecureCookieSessionInterface):

@@ -17,7 +17,7 @@ def status_counts(session: Session) -> dict[str, int]:
     """How many claims are in each status (every status present, zero if none)."""
     rows = session.execute(sa.select(Claim.status, sa.func.count()).group_by(Claim.status)).all()
     counts = dict.fromkeys(STATUSES, 0)
-    counts.update({status: count for status, count in rows})
+    counts.update(dict(rows))
     return counts
 
 

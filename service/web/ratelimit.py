@@ -148,9 +148,8 @@ def init_app(app: Flask, settings: Settings) -> None:
             user = current_user()
             key = f"user:{user.id}" if user is not None else f"addr:{client_address()}"
             limits.check("api-writes", limits.writes, key)
-        elif method in READ_METHODS and path.startswith(PUBLIC_PREFIXES):
-            if not request.environ.get(COUNTED):
-                limits.check_public(client_address())
+        elif method in READ_METHODS and path.startswith(PUBLIC_PREFIXES) and not request.environ.get(COUNTED):
+            limits.check_public(client_address())
 
 
 def client_address() -> str:

@@ -196,7 +196,7 @@ class DeliveryService:
         session: Session,
         sender: WebhookSender,
         now: Callable[[], datetime] = utcnow,
-        jitter: Callable[[], float] = lambda: random.uniform(0.9, 1.1),
+        jitter: Callable[[], float] = lambda: random.uniform(0.9, 1.1),  # noqa: S311 - spreads retries
     ) -> None:
         self.session = session
         self.sender = sender

@@ -503,9 +503,11 @@ def probe_in_process(ctx: Context) -> list[str]:
         timed_requests(factdesk_200, PROBE_REQUESTS)
         profiler.disable()
     lines = [
-        f"in-process, Flask test client, {PROBE_REQUESTS:,} requests x3 (median): bare {bare:.3f} ms/req; "
-        f"Factdesk 200 {ok:.3f}, 304 {not_modified:.3f} ms/req (the 200s after the first {PROBE_REQUESTS:,} "
-        "mostly from the badge state cache)",
+        (
+            f"in-process, Flask test client, {PROBE_REQUESTS:,} requests x3 (median): bare {bare:.3f} ms/req; "
+            f"Factdesk 200 {ok:.3f}, 304 {not_modified:.3f} ms/req (the 200s after the first {PROBE_REQUESTS:,} "
+            "mostly from the badge state cache)"
+        ),
     ]
     stats = pstats.Stats(profiler)
     cumulative: dict[tuple[str, str], float] = {}

@@ -34,7 +34,7 @@ class BareClaim(SQLModel, table=True):
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
-def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
+def _pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

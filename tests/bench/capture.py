@@ -59,14 +59,14 @@ def serve(body: bytes) -> Iterator[str]:
     """Serve `body` as application/pdf from a threaded stdlib server on 127.0.0.1; yield its URL."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "application/pdf")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass  # keep the table readable
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

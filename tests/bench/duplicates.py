@@ -131,7 +131,7 @@ def measure(url: str) -> list[str]:
 
             def run(name: str, look_up: Callable[[str], list[tuple[str, str]]], forget: bool = False) -> None:
                 if forget:
-                    search_module._TERM_COUNTS.clear()  # noqa: SLF001 - nothing remembered yet
+                    search_module._TERM_COUNTS.clear()
                 times, found = [], 0
                 for original_id, text in near:
                     started = time.perf_counter()

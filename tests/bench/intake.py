@@ -108,7 +108,7 @@ class Vocabulary:
     def build(cls, seed: int = 20251127) -> "Vocabulary":
         """Pronounceable made-up words (the same every run) with Zipf-Mandelbrot weights."""
         rng = random.Random(seed)
-        onsets = list("bcdfghklmnprstvz") + ["br", "ch", "cr", "dr", "fl", "gr", "pl", "pr", "sh", "st", "tr"]
+        onsets = [*list("bcdfghklmnprstvz"), "br", "ch", "cr", "dr", "fl", "gr", "pl", "pr", "sh", "st", "tr"]
         vowels = ["a", "e", "i", "o", "u", "ai", "ea", "io", "ou"]
         codas = ["", "", "", "n", "r", "s", "t", "l", "m"]
         taken = set(GLUE)

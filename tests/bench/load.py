@@ -284,9 +284,11 @@ def prepare(desk: Desk, count: int) -> list[str]:
         engine.dispose()
     return [
         f"`factdesk demo` and three `factdesk users add` in {cli_seconds:.1f} s: {demo.splitlines()[0]}",
-        f"{count} published claims (claim, tags, appearance, verdict rows) stored with bulk SQL and "
-        f"ANALYZEd in {time.perf_counter() - started:.1f} s; now {total} claims, {len(desk.published)} "
-        f"published, {verdicts} verdicts",
+        (
+            f"{count} published claims (claim, tags, appearance, verdict rows) stored with bulk SQL and "
+            f"ANALYZEd in {time.perf_counter() - started:.1f} s; now {total} claims, {len(desk.published)} "
+            f"published, {verdicts} verdicts"
+        ),
     ]
 
 
@@ -564,13 +566,19 @@ def check_rate_limits(desk: Desk, work: Path) -> list[str]:
         reads_ok = reads[200] == RATE_PUBLIC and reads[429] == 15
         writes_ok = writes[201] == RATE_WRITES and writes[429] == 3
         return [
-            f"{'PASS' if reads_ok else 'FAIL'}  {RATE_PUBLIC + 15} badge GETs from one address at "
-            f"{RATE_PUBLIC}/minute: {dict(sorted(reads.items()))} (expected {RATE_PUBLIC} x 200 across "
-            "both workers, the rest 429)",
-            f"{'PASS' if writes_ok else 'FAIL'}  {RATE_WRITES + 3} submissions with one token at "
-            f"{RATE_WRITES}/minute: {dict(sorted(writes.items()))} (expected {RATE_WRITES} x 201, 3 x 429)",
-            f"{'PASS' if limiter_keys else 'FAIL'}  counters in Redis db {REDIS_DB}: "
-            f"{', '.join(sorted(limiter_keys)[:4]) or 'none'}",
+            (
+                f"{'PASS' if reads_ok else 'FAIL'}  {RATE_PUBLIC + 15} badge GETs from one address at "
+                f"{RATE_PUBLIC}/minute: {dict(sorted(reads.items()))} (expected {RATE_PUBLIC} x 200 across "
+                "both workers, the rest 429)"
+            ),
+            (
+                f"{'PASS' if writes_ok else 'FAIL'}  {RATE_WRITES + 3} submissions with one token at "
+                f"{RATE_WRITES}/minute: {dict(sorted(writes.items()))} (expected {RATE_WRITES} x 201, 3 x 429)"
+            ),
+            (
+                f"{'PASS' if limiter_keys else 'FAIL'}  counters in Redis db {REDIS_DB}: "
+                f"{', '.join(sorted(limiter_keys)[:4]) or 'none'}"
+            ),
         ]
     finally:
         client.close()
@@ -710,17 +718,23 @@ def run_notes(run: Run, desk: Desk) -> list[str]:
     result, seconds = run.result, run.result.seconds
     share = {k: f"{v / seconds:.0%}" for k, v in run.cpu.items()}
     return [
-        f"wrk: {result.responses} answers in {seconds:.1f} s, socket errors {result.socket_errors}, overall "
-        f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms (wrk's own histogram)",
-        f"CPU during the run (100% = one CPU, {os.cpu_count()} CPUs): gunicorn, its workers and the job "
-        f"worker {share['server']}, PostgreSQL backends of {desk.db_name} {share['postgres']}, redis-server "
-        f"{share['redis']}, wrk {share['wrk']}, everything else on the machine {share['others']} (of "
-        f"which the hypervisor's steal {share['steal']}, the rest other processes and kernel work); "
-        f"{result.cpu_ms_per_request:.2f} ms of gunicorn CPU per answer",
-        f"{CONNECTIONS} connections always waiting on {WORKERS} sync workers: mean latency = {CONNECTIONS} / "
-        f"req/s = {CONNECTIONS / result.rps * 1000:.0f} ms by Little's law. The 'srv' columns are the "
-        "server's own duration_ms from its access lines (before_request to after_request): without the "
-        "time in gunicorn's queue",
+        (
+            f"wrk: {result.responses} answers in {seconds:.1f} s, socket errors {result.socket_errors}, overall "
+            f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms (wrk's own histogram)"
+        ),
+        (
+            f"CPU during the run (100% = one CPU, {os.cpu_count()} CPUs): gunicorn, its workers and the job "
+            f"worker {share['server']}, PostgreSQL backends of {desk.db_name} {share['postgres']}, redis-server "
+            f"{share['redis']}, wrk {share['wrk']}, everything else on the machine {share['others']} (of "
+            f"which the hypervisor's steal {share['steal']}, the rest other processes and kernel work); "
+            f"{result.cpu_ms_per_request:.2f} ms of gunicorn CPU per answer"
+        ),
+        (
+            f"{CONNECTIONS} connections always waiting on {WORKERS} sync workers: mean latency = {CONNECTIONS} / "
+            f"req/s = {CONNECTIONS / result.rps * 1000:.0f} ms by Little's law. The 'srv' columns are the "
+            "server's own duration_ms from its access lines (before_request to after_request): without the "
+            "time in gunicorn's queue"
+        ),
     ]
 
 
@@ -730,8 +744,10 @@ def run_checks(run: Run) -> list[str]:
     unread = len(mix.created) - run.read[200]
     lost = unread + run.missing
     return [
-        f"5xx: {seen} {'PASS' if seen == 0 and logged == 0 else 'FAIL'} (answers wrk read; the server's "
-        f"access lines of the run's requests: {logged})",
+        (
+            f"5xx: {seen} {'PASS' if seen == 0 and logged == 0 else 'FAIL'} (answers wrk read; the server's "
+            f"access lines of the run's requests: {logged})"
+        ),
         f"lost writes: {lost} {'PASS' if lost == 0 else 'FAIL'}",
         f"  read back over HTTP: {run.read[200]} of the {len(mix.created)} claims answered 201 answer 200"
         + (f"  << {dict(run.read)}" if unread else ""),

@@ -15,7 +15,7 @@ STORY = {
 }
 
 
-def test_submit_creates_a_claim_with_location_and_etag(submit, submitter) -> None:  # noqa: ANN001
+def test_submit_creates_a_claim_with_location_and_etag(submit, submitter) -> None:
     response = submit(
         "41 U.N. member states co-sponsored the resolution.",
         claimant="UPI",
@@ -25,7 +25,8 @@ def test_submit_creates_a_claim_with_location_and_etag(submit, submitter) -> Non
     )
     assert response.status_code == 201
     claim = response.get_json()
-    assert claim["id"].startswith("clm_") and len(claim["id"]) == 30
+    assert claim["id"].startswith("clm_")
+    assert len(claim["id"]) == 30
     assert response.headers["Location"].endswith(f"/api/v1/claims/{claim['id']}")
     assert response.headers["ETag"] == claim["etag"]
     assert claim["status"] == "submitted"
@@ -38,15 +39,18 @@ def test_submit_creates_a_claim_with_location_and_etag(submit, submitter) -> Non
     assert claim["links"]["page"].endswith(f"/c/{claim['id']}")
     for key in ("verdict", "proposal", "duplicate_of", "assignee"):
         assert claim[key] is None
-    assert claim["verdicts"] == [] and claim["citations"] == [] and claim["needs_review"] is False
+    assert claim["verdicts"] == []
+    assert claim["citations"] == []
+    assert claim["needs_review"] is False
 
 
-def test_same_text_again_answers_200_and_adds_the_appearance(submit, client, submitter) -> None:  # noqa: ANN001
+def test_same_text_again_answers_200_and_adds_the_appearance(submit, client, submitter) -> None:
     first = submit("The United States was not among the sponsoring countries.", appearance=STORY)
     other = {"url": "https://example.org/other", "quote": "The U.S. did not sponsor it."}
     # Same claim modulo case, spacing, curly quotes and a final full stop.
     again = submit("  the United   States was NOT among the sponsoring countries ", appearance=other)
-    assert first.status_code == 201 and again.status_code == 200
+    assert first.status_code == 201
+    assert again.status_code == 200
     claim = again.get_json()
     assert claim["id"] == first.get_json()["id"]
     assert [a["url"] for a in claim["appearances"]] == [STORY["url"], other["url"]]
@@ -57,19 +61,21 @@ def test_same_text_again_answers_200_and_adds_the_appearance(submit, client, sub
     assert len(listed) == 1
 
 
-def test_possible_duplicates_are_ranked_and_exclude_the_claim_itself(submit) -> None:  # noqa: ANN001
+def test_possible_duplicates_are_ranked_and_exclude_the_claim_itself(submit) -> None:
     near = submit("41 U.N. member states co-sponsored the resolution on North Korea.").get_json()
     submit("The General Assembly will vote on the resolution in December.")
     unrelated = submit("Lee Jae Myung took office in June.").get_json()
     claim = submit("41 UN member states co-sponsored the resolution.").get_json()
     ids = [d["id"] for d in claim["possible_duplicates"]]
     assert ids[0] == near["id"]
-    assert claim["id"] not in ids and unrelated["id"] not in ids
+    assert claim["id"] not in ids
+    assert unrelated["id"] not in ids
     scores = [d["score"] for d in claim["possible_duplicates"]]
-    assert scores == sorted(scores, reverse=True) and all(0 < s <= 1 for s in scores)
+    assert scores == sorted(scores, reverse=True)
+    assert all(0 < s <= 1 for s in scores)
 
 
-def test_text_is_nfc_normalised_and_trimmed(submit) -> None:  # noqa: ANN001
+def test_text_is_nfc_normalised_and_trimmed(submit) -> None:
     decomposed = "Cafe\u0301 owners in Seoul backed the resolution."
     claim = submit(f"\n  {decomposed}\t ").get_json()
     assert claim["text"] == unicodedata.normalize("NFC", decomposed)
@@ -81,22 +87,22 @@ def test_text_is_nfc_normalised_and_trimmed(submit) -> None:  # noqa: ANN001
 @pytest.mark.parametrize(
     "bad", ["nul\x00byte claim", "bell\x07 claim", "escape \x1b[31m red", "del\x7f claim", "c1 \x85 control"]
 )
-def test_control_characters_are_refused(submit, bad: str) -> None:  # noqa: ANN001
+def test_control_characters_are_refused(submit, bad: str) -> None:
     response = submit(bad)
     assert response.status_code == 422
     assert "text" in response.get_json()["errors"]
 
 
-def test_newlines_and_tabs_are_kept(submit) -> None:  # noqa: ANN001
+def test_newlines_and_tabs_are_kept(submit) -> None:
     claim = submit("First line\nsecond\tline of one claim").get_json()
     assert claim["text"] == "First line\nsecond\tline of one claim"
 
 
 @pytest.mark.parametrize(
-    "text, status",
+    ("text", "status"),
     [("ab", 422), ("   ab   ", 422), ("abc", 201), ("x" * 1000, 201), ("x" * 1001, 422), ("", 422)],
 )
-def test_text_length_is_counted_after_cleaning(submit, text: str, status: int) -> None:  # noqa: ANN001
+def test_text_length_is_counted_after_cleaning(submit, text: str, status: int) -> None:
     assert submit(text).status_code == status
 
 
@@ -110,19 +116,19 @@ def test_text_length_is_counted_after_cleaning(submit, text: str, status: int) -
         "Emoji claim 🇰🇷🇺🇳 about the vote",
     ],
 )
-def test_non_latin_claims_round_trip(submit, client, submitter, text: str) -> None:  # noqa: ANN001
+def test_non_latin_claims_round_trip(submit, client, submitter, text: str) -> None:
     claim = submit(text).get_json()
     fetched = client.get(f"/api/v1/claims/{claim['id']}", headers=submitter.headers).get_json()
     assert fetched["text"] == text
 
 
-def test_unknown_fields_in_the_appearance_are_refused(submit) -> None:  # noqa: ANN001
+def test_unknown_fields_in_the_appearance_are_refused(submit) -> None:
     response = submit("A claim with a strange appearance", appearance={**STORY, "author": "x"})
     assert response.status_code == 422
     assert "appearance.author" in response.get_json()["errors"]
 
 
-def test_appearances_endpoint_adds_one_and_records_history(client, submit, submitter) -> None:  # noqa: ANN001
+def test_appearances_endpoint_adds_one_and_records_history(client, submit, submitter) -> None:
     claim = submit("The U.N. General Assembly votes in December.").get_json()
     response = client.post(
         f"/api/v1/claims/{claim['id']}/appearances",
@@ -139,7 +145,7 @@ def test_appearances_endpoint_adds_one_and_records_history(client, submit, submi
     assert missing.status_code == 404
 
 
-def test_two_concurrent_submissions_of_one_text_make_one_claim(app, submitter) -> None:  # noqa: ANN001
+def test_two_concurrent_submissions_of_one_text_make_one_claim(app, submitter) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     def post(i: int) -> tuple[int, str]:
@@ -163,14 +169,14 @@ def test_two_concurrent_submissions_of_one_text_make_one_claim(app, submitter) -
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=3, max_size=60))
-def test_any_printable_text_is_accepted_or_refused_cleanly(submit, text: str) -> None:  # noqa: ANN001
+def test_any_printable_text_is_accepted_or_refused_cleanly(submit, text: str) -> None:
     response = submit(text)
     assert response.status_code in (200, 201, 422)
     if response.status_code != 422:
         assert response.get_json()["text"] == unicodedata.normalize("NFC", text).strip()
 
 
-def test_near_duplicates_are_found_among_many_claims_sharing_a_word(submit) -> None:  # noqa: ANN001
+def test_near_duplicates_are_found_among_many_claims_sharing_a_word(submit) -> None:
     # Thirty claims share one telling word with the new one; the near-duplicate shares several.
     for n in range(30):
         submit(f"Pyongyang answered statement number {n} within the hour.")
@@ -179,7 +185,7 @@ def test_near_duplicates_are_found_among_many_claims_sharing_a_word(submit) -> N
     assert claim["possible_duplicates"][0]["id"] == near["id"]
 
 
-def test_duplicate_candidates_share_two_rare_words_else_one(submit, engine) -> None:  # noqa: ANN001
+def test_duplicate_candidates_share_two_rare_words_else_one(submit, engine) -> None:
     from sqlmodel import Session
 
     from claims.search import ClaimSearch
@@ -194,7 +200,7 @@ def test_duplicate_candidates_share_two_rare_words_else_one(submit, engine) -> N
     assert sharing_one == {two, one}  # when none shares two, those sharing one are the candidates
 
 
-def test_term_counts_are_remembered_briefly_and_absent_words_never(monkeypatch) -> None:  # noqa: ANN001
+def test_term_counts_are_remembered_briefly_and_absent_words_never(monkeypatch) -> None:
     from claims import search
 
     counts, asked = search.TermCounts(), []

@@ -6,7 +6,7 @@ from claims.workflow import RatingScale, RatingScaleError
 from service import create_app
 
 
-def test_a_toml_scale_replaces_the_default(make_app, tmp_path) -> None:  # noqa: ANN001
+def test_a_toml_scale_replaces_the_default(make_app, tmp_path) -> None:
     path = tmp_path / "scale.toml"
     path.write_text(
         '[[ratings]]\nkey = "correct"\nlabel = "Correct"\nvalue = 5\ncolor = "#00aa00"\n'
@@ -18,7 +18,7 @@ def test_a_toml_scale_replaces_the_default(make_app, tmp_path) -> None:  # noqa:
 
 
 @pytest.mark.parametrize(
-    "content, message",
+    ("content", "message"),
     [
         ("not json", "cannot read"),
         ('{"ratings": []}', "non-empty"),
@@ -29,13 +29,13 @@ def test_a_toml_scale_replaces_the_default(make_app, tmp_path) -> None:  # noqa:
         ('[{"key": "x", "label": "X", "value": 1}, {"key": "x", "label": "Y", "value": 2}]', "unique"),
     ],
 )
-def test_a_bad_scale_file_is_refused_with_its_reason(tmp_path, content: str, message: str) -> None:  # noqa: ANN001
+def test_a_bad_scale_file_is_refused_with_its_reason(tmp_path, content: str, message: str) -> None:
     path = tmp_path / "scale.json"
     path.write_text(content)
     with pytest.raises(RatingScaleError, match=message):
         RatingScale.from_file(path)
 
 
-def test_a_missing_scale_file_stops_the_start(tmp_path) -> None:  # noqa: ANN001
+def test_a_missing_scale_file_stops_the_start(tmp_path) -> None:
     with pytest.raises(RatingScaleError, match="FACTDESK_RATING_SCALE"):
         create_app({"data_dir": str(tmp_path), "rating_scale": str(tmp_path / "nope.json")})

@@ -24,7 +24,7 @@ SUMMARY = "A summary long enough for the rules of the desk."
 
 
 @pytest.mark.parametrize("approvals_required", [1, 2])
-def test_any_sequence_keeps_the_invariants(engine, make_user, tmp_path, approvals_required: int) -> None:  # noqa: ANN001
+def test_any_sequence_keeps_the_invariants(engine, make_user, tmp_path, approvals_required: int) -> None:
     people = [make_user(role) for role in ("submitter", "reviewer", "reviewer", "reviewer", "editor")]
     config = Settings(data_dir=tmp_path, approvals_required=approvals_required)
 
@@ -51,7 +51,7 @@ def test_any_sequence_keeps_the_invariants(engine, make_user, tmp_path, approval
         def teardown(self) -> None:
             self.session.close()
 
-        def _claim(self):  # noqa: ANN202
+        def _claim(self):
             self.session.expire_all()
             return self.desk.claims.get(self.claim_id, people[0].user)
 
@@ -108,8 +108,10 @@ def test_any_sequence_keeps_the_invariants(engine, make_user, tmp_path, approval
                 assert verdict.proposer_id not in verdict.approvers
                 assert len(set(verdict.approvers)) == len(verdict.approvers) >= approvals_required
             if claim.status == "published":
-                assert claim.verdict is not None and claim.verdict.version == claim.verdict_version
-                assert claim.rating == claim.verdict.rating and claim.proposal is None
+                assert claim.verdict is not None
+                assert claim.verdict.version == claim.verdict_version
+                assert claim.rating == claim.verdict.rating
+                assert claim.proposal is None
             if claim.status == "in_review":
                 assert claim.proposal is not None
 

@@ -109,7 +109,8 @@ NEWS_PAGE = """<!DOCTYPE html>
 
 def test_news_page_main_text_without_boilerplate(archive: Archive) -> None:
     result = extract_text(archive(NEWS_PAGE.encode()), "text/html; charset=utf-8")
-    assert result.error is None and result.text is not None
+    assert result.error is None
+    assert result.text is not None
     assert "unemployment fell to 4.1 percent in March" in result.text
     assert "labour market is recovering faster than expected" in result.text
     assert "4.1%" in result.text  # tables are kept
@@ -167,7 +168,8 @@ def test_html_charset_from_meta_and_from_header(archive: Archive) -> None:
 
 def test_empty_page_is_an_error(archive: Archive) -> None:
     result = extract_text(archive(b"<html><head><title>x</title></head><body></body></html>"), "text/html")
-    assert result.text is None and result.error == "No readable text was found in the page."
+    assert result.text is None
+    assert result.error == "No readable text was found in the page."
 
 
 def test_pdf_pages_joined_by_blank_lines(archive: Archive) -> None:
@@ -194,7 +196,8 @@ def test_made_pdf_is_valid_for_pypdf_in_strict_mode() -> None:
 def test_broken_pdf_is_an_error_not_an_exception(archive: Archive, data: bytes) -> None:
     result = extract_text(archive(data), "application/pdf")
     assert result.text is None
-    assert result.error is not None and "PDF" in result.error
+    assert result.error is not None
+    assert "PDF" in result.error
 
 
 def encrypted(user_password: str) -> bytes:
@@ -217,7 +220,9 @@ def test_pdf_encrypted_without_user_password_is_read(archive: Archive) -> None:
 
 def test_pdf_without_text_layer_is_an_error(archive: Archive) -> None:
     result = extract_text(archive(make_pdf("")), "application/pdf")
-    assert result.text is None and result.error is not None and "no text layer" in result.error
+    assert result.text is None
+    assert result.error is not None
+    assert "no text layer" in result.error
 
 
 @pytest.mark.parametrize(
@@ -276,7 +281,9 @@ def test_unsupported_type_and_missing_file_are_errors(tmp_path: Path) -> None:
     )
     for content_type in ("text/plain", "text/html", "application/pdf"):
         missing = extract_text(tmp_path / "missing", content_type)
-        assert missing.text is None and missing.error is not None and "could not be read" in missing.error
+        assert missing.text is None
+        assert missing.error is not None
+        assert "could not be read" in missing.error
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,7 @@ def make_fetcher(tmp_dir: Path) -> MakeFetcher:
 
     def make(
         allowed: tuple[str, ...] = (), resolver: Callable[[str, int], list[str]] | None = None, **options
-    ):  # noqa: ANN003, ANN202
+    ):
         return SafeFetcher(policy=AddressPolicy(allowed, resolver=resolver), tmp_dir=tmp_dir, **options)
 
     return make
@@ -113,7 +113,8 @@ def test_captures_html_with_its_headers(httpserver: HTTPServer, local: SafeFetch
         url(httpserver, "/budget"),
         "127.0.0.1",
     )
-    assert result.redirects == [] and result.permanent_redirect is False
+    assert result.redirects == []
+    assert result.permanent_redirect is False
     assert result.body_path.parent == local.tmp_dir
     request, _ = httpserver.log[0]
     assert request.headers["User-Agent"] == "Factdesk/0.1 (+archiving primary sources)"
@@ -268,7 +269,8 @@ def test_error_statuses(
     httpserver.expect_request("/doc").respond_with_data("nope", status=status, content_type="text/html")
     result = local.fetch(url(httpserver, "/doc"))
     assert (result.ok, result.outcome, result.status_code, result.error) == (False, outcome, status, error)
-    assert result.body_path is None and result.sha256 is None
+    assert result.body_path is None
+    assert result.sha256 is None
     assert leftovers(tmp_dir) == []
 
 
@@ -519,10 +521,30 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        + ["-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=news.example"]
-        + ["-addext", "subjectAltName=DNS:news.example", "-addext", "basicConstraints=critical,CA:TRUE"]
-        + ["-addext", "keyUsage=critical,digitalSignature,keyCertSign"],
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=news.example",
+            "-addext",
+            "subjectAltName=DNS:news.example",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,digitalSignature,keyCertSign",
+        ],
         check=True,
         capture_output=True,
     )

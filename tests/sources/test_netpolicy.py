@@ -11,7 +11,7 @@ from sources.errors import CaptureFailed, CaptureRefused
 from sources.netpolicy import AddressPolicy
 
 
-def fixed(*addresses: str):  # noqa: ANN201
+def fixed(*addresses: str):
     """A resolver that answers every name with `addresses` and counts its calls."""
     calls: list[tuple[str, int]] = []
 
@@ -168,7 +168,7 @@ def test_resolver_failure_is_a_capture_failure_not_a_crash() -> None:
     def failing(host: str, port: int) -> list[str]:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    with pytest.raises(CaptureFailed, match="Could not resolve nowhere.example: Name or service not known"):
+    with pytest.raises(CaptureFailed, match=r"Could not resolve nowhere\.example: Name or service not known"):
         AddressPolicy(resolver=failing).resolve("nowhere.example", 80)
     with pytest.raises(CaptureFailed, match="no addresses"):
         AddressPolicy(resolver=fixed()).resolve("empty.example", 80)
@@ -180,10 +180,10 @@ def test_a_resolver_answer_that_is_not_an_address_is_refused() -> None:
 
 
 def test_default_resolver_resolves_localhost_and_refuses_it() -> None:
-    with pytest.raises(CaptureRefused, match="localhost resolves to .*a loopback address"):
+    with pytest.raises(CaptureRefused, match=r"localhost resolves to .*a loopback address"):
         AddressPolicy().resolve("localhost", 80)
 
 
 def test_invalid_allowed_network_fails_loudly() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="does not appear to be an IPv4 or IPv6 network"):
         AddressPolicy(["not-a-network"])

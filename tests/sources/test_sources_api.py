@@ -15,26 +15,31 @@ North Korean citizens, has participated as a co-sponsor of this resolution.</p>
 
 
 @pytest.fixture
-def page(httpserver):  # noqa: ANN001, ANN201
+def page(httpserver):
     httpserver.expect_request("/statement").respond_with_data(ARTICLE, content_type="text/html")
     return httpserver.url_for("/statement")
 
 
-def add_source(client, person, url: str, **fields):  # noqa: ANN001, ANN201
+def add_source(client, person, url: str, **fields):
     return client.post("/api/v1/sources", json={"url": url, **fields}, headers=person.headers)
 
 
-def test_url_source_is_captured_archived_and_extracted(client, reviewer, page) -> None:  # noqa: ANN001
+def test_url_source_is_captured_archived_and_extracted(client, reviewer, page) -> None:
     response = add_source(client, reviewer, page, title="Ministry statement", kind="statement")
     assert response.status_code == 201
     body = response.get_json()
-    assert body["id"].startswith("src_") and body["capture"] == {"status": "pending"}
+    assert body["id"].startswith("src_")
+    assert body["capture"] == {"status": "pending"}
     assert response.headers["Location"].endswith(body["id"])
     source = client.get(f"/api/v1/sources/{body['id']}", headers=reviewer.headers).get_json()
-    assert source["health"] == "ok" and source["kind"] == "statement"
+    assert source["health"] == "ok"
+    assert source["kind"] == "statement"
     snapshot = source["latest_snapshot"]
-    assert snapshot["ok"] and snapshot["status_code"] == 200 and snapshot["content_type"] == "text/html"
-    assert snapshot["address"] == "127.0.0.1" and len(snapshot["sha256"]) == 64
+    assert snapshot["ok"]
+    assert snapshot["status_code"] == 200
+    assert snapshot["content_type"] == "text/html"
+    assert snapshot["address"] == "127.0.0.1"
+    assert len(snapshot["sha256"]) == 64
     content = client.get(snapshot["links"]["content"].split("localhost", 1)[1], headers=reviewer.headers)
     assert content.data == ARTICLE.encode()
     assert content.headers["Content-Security-Policy"] == "sandbox"
@@ -54,16 +59,17 @@ def test_url_source_is_captured_archived_and_extracted(client, reviewer, page) -
         "{scheme_upper}://{host_upper}/statement",
     ],
 )
-def test_same_canonical_url_is_one_source(client, reviewer, page, spelling: str) -> None:  # noqa: ANN001
+def test_same_canonical_url_is_one_source(client, reviewer, page, spelling: str) -> None:
     first = add_source(client, reviewer, page).get_json()
     scheme, rest = page.split("://")
     host = rest.split("/")[0]
     other = spelling.format(scheme=scheme, host=host, scheme_upper=scheme.upper(), host_upper=host.upper())
     again = add_source(client, reviewer, other)
-    assert again.status_code == 200 and again.get_json()["id"] == first["id"]
+    assert again.status_code == 200
+    assert again.get_json()["id"] == first["id"]
 
 
-def test_query_parameters_other_than_utm_make_another_source(client, reviewer, page) -> None:  # noqa: ANN001
+def test_query_parameters_other_than_utm_make_another_source(client, reviewer, page) -> None:
     first = add_source(client, reviewer, page).get_json()
     assert add_source(client, reviewer, page + "?page=2").get_json()["id"] != first["id"]
 
@@ -78,16 +84,17 @@ def test_query_parameters_other_than_utm_make_another_source(client, reviewer, p
         "http://" + "a" * 2100 + ".com/",
     ],
 )
-def test_invalid_urls_are_422(client, reviewer, url: str) -> None:  # noqa: ANN001
+def test_invalid_urls_are_422(client, reviewer, url: str) -> None:
     response = add_source(client, reviewer, url)
-    assert response.status_code == 422 and "url" in response.get_json()["errors"]
+    assert response.status_code == 422
+    assert "url" in response.get_json()["errors"]
 
 
-def test_submitters_cannot_add_sources(client, submitter, page) -> None:  # noqa: ANN001
+def test_submitters_cannot_add_sources(client, submitter, page) -> None:
     assert add_source(client, submitter, page).status_code == 403
 
 
-def test_health_follows_what_the_server_answers(client, reviewer, httpserver) -> None:  # noqa: ANN001
+def test_health_follows_what_the_server_answers(client, reviewer, httpserver) -> None:
     httpserver.expect_request("/gone").respond_with_data("", status=410)
     httpserver.expect_request("/missing").respond_with_data("", status=404)
     httpserver.expect_request("/broken").respond_with_data("oops", status=500, content_type="text/plain")
@@ -104,7 +111,7 @@ def test_health_follows_what_the_server_answers(client, reviewer, httpserver) ->
         assert got["latest_snapshot"]["error"] or health == "moved"
 
 
-def test_recapture_with_new_content_is_changed(client, reviewer, httpserver) -> None:  # noqa: ANN001
+def test_recapture_with_new_content_is_changed(client, reviewer, httpserver) -> None:
     httpserver.expect_ordered_request("/doc").respond_with_data("first version", content_type="text/plain")
     httpserver.expect_ordered_request("/doc").respond_with_data("second version", content_type="text/plain")
     httpserver.expect_ordered_request("/doc").respond_with_data("second version", content_type="text/plain")
@@ -115,55 +122,59 @@ def test_recapture_with_new_content_is_changed(client, reviewer, httpserver) -> 
     client.post(f"{path}/captures", headers=reviewer.headers)
     assert client.get(path, headers=reviewer.headers).get_json()["health"] == "ok"
     snapshots = client.get(f"{path}/snapshots", headers=reviewer.headers).get_json()["items"]
-    assert len(snapshots) == 3 and snapshots[0]["fetched_at"] >= snapshots[-1]["fetched_at"]
+    assert len(snapshots) == 3
+    assert snapshots[0]["fetched_at"] >= snapshots[-1]["fetched_at"]
     assert snapshots[0]["sha256"] == snapshots[1]["sha256"] != snapshots[2]["sha256"]
 
 
-def test_private_addresses_are_blocked_without_an_allowlist(make_app, make_user, httpserver) -> None:  # noqa: ANN001
+def test_private_addresses_are_blocked_without_an_allowlist(make_app, make_user, httpserver) -> None:
     app = make_app(fetch_allowed_networks=())
     client, reviewer = app.test_client(), make_user("reviewer")
     source = add_source(client, reviewer, httpserver.url_for("/secret")).get_json()
     got = client.get(f"/api/v1/sources/{source['id']}", headers=reviewer.headers).get_json()
     assert got["health"] == "blocked"
-    assert not got["latest_snapshot"]["ok"] and got["latest_snapshot"]["error"].startswith("Refused")
+    assert not got["latest_snapshot"]["ok"]
+    assert got["latest_snapshot"]["error"].startswith("Refused")
     assert httpserver.log == []
 
 
-def upload(client, person, data: bytes, filename: str, **fields):  # noqa: ANN001, ANN201
+def upload(client, person, data: bytes, filename: str, **fields):
     form = {"file": (io.BytesIO(data), filename), **fields}
     return client.post(
         "/api/v1/sources", data=form, headers=person.headers, content_type="multipart/form-data"
     )
 
 
-def test_upload_is_archived_at_once_and_typed_by_its_bytes(client, reviewer) -> None:  # noqa: ANN001
+def test_upload_is_archived_at_once_and_typed_by_its_bytes(client, reviewer) -> None:
     statement = "The ministry said Seoul has participated as a co-sponsor of this resolution.\n"
     response = upload(
         client, reviewer, statement.encode(), "statement.pdf", title="Statement to UPI", kind="statement"
     )
     assert response.status_code == 201, response.get_json()
     source = response.get_json()
-    assert source["health"] == "ok" and source["upload_filename"] == "statement.pdf"
+    assert source["health"] == "ok"
+    assert source["upload_filename"] == "statement.pdf"
     assert source["latest_snapshot"]["content_type"] == "text/plain"  # not what the name claims
     again = upload(client, reviewer, statement.encode(), "copy.txt")
-    assert again.status_code == 200 and again.get_json()["id"] == source["id"]
+    assert again.status_code == 200
+    assert again.get_json()["id"] == source["id"]
 
 
 @pytest.mark.parametrize(
-    "data, name",
+    ("data", "name"),
     [
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "chart.pdf"),
         (b"PK\x03\x04" + b"\x00" * 100, "doc.txt"),
         (b"", "empty.txt"),
     ],
 )
-def test_uploads_of_other_types_are_refused(client, reviewer, data: bytes, name: str) -> None:  # noqa: ANN001
+def test_uploads_of_other_types_are_refused(client, reviewer, data: bytes, name: str) -> None:
     response = upload(client, reviewer, data, name)
     assert response.status_code == 422
     assert "file" in response.get_json()["errors"]
 
 
-def test_upload_over_the_cap_is_refused(make_app, make_user) -> None:  # noqa: ANN001
+def test_upload_over_the_cap_is_refused(make_app, make_user) -> None:
     app = make_app(capture_max_bytes=2000)
     response = upload(app.test_client(), make_user("reviewer"), b"a" * 5000, "big.txt")
     assert response.status_code == 413
@@ -171,7 +182,7 @@ def test_upload_over_the_cap_is_refused(make_app, make_user) -> None:  # noqa: A
     assert ok.status_code == 201
 
 
-def test_a_source_is_json_with_a_url_or_multipart_with_a_file(client, reviewer) -> None:  # noqa: ANN001
+def test_a_source_is_json_with_a_url_or_multipart_with_a_file(client, reviewer) -> None:
     as_text = client.post(
         "/api/v1/sources", data="https://example.com", headers=reviewer.headers, content_type="text/plain"
     )
@@ -182,18 +193,22 @@ def test_a_source_is_json_with_a_url_or_multipart_with_a_file(client, reviewer) 
         headers=reviewer.headers,
         content_type="multipart/form-data",
     )
-    assert no_file.status_code == 422 and "file" in no_file.get_json()["errors"]
+    assert no_file.status_code == 422
+    assert "file" in no_file.get_json()["errors"]
     file_in_json = client.post("/api/v1/sources", json={"file": "x"}, headers=reviewer.headers)
-    assert file_in_json.status_code == 422 and set(file_in_json.get_json()["errors"]) == {"file", "url"}
+    assert file_in_json.status_code == 422
+    assert set(file_in_json.get_json()["errors"]) == {"file", "url"}
     bad_kind = upload(client, reviewer, b"A statement.", "s.txt", kind="rumour")
-    assert bad_kind.status_code == 422 and "kind" in bad_kind.get_json()["errors"]
+    assert bad_kind.status_code == 422
+    assert "kind" in bad_kind.get_json()["errors"]
     malformed = client.post(
         "/api/v1/sources", data="{not json", headers=reviewer.headers, content_type="application/json"
     )
-    assert malformed.status_code == 400 and malformed.mimetype == "application/problem+json"
+    assert malformed.status_code == 400
+    assert malformed.mimetype == "application/problem+json"
 
 
-def test_anonymous_readers_cannot_read_undisclosed_archives(client, reviewer, page) -> None:  # noqa: ANN001
+def test_anonymous_readers_cannot_read_undisclosed_archives(client, reviewer, page) -> None:
     source = add_source(client, reviewer, page).get_json()
     snapshot = client.get(f"/api/v1/sources/{source['id']}", headers=reviewer.headers).get_json()[
         "latest_snapshot"
@@ -204,7 +219,8 @@ def test_anonymous_readers_cannot_read_undisclosed_archives(client, reviewer, pa
     assert client.get(f"/api/v1/sources/{source['id']}").status_code == 401
 
 
-def test_an_uploaded_document_cannot_be_captured_again(client, reviewer) -> None:  # noqa: ANN001
+def test_an_uploaded_document_cannot_be_captured_again(client, reviewer) -> None:
     source = upload(client, reviewer, b"A statement sent to the press.", "statement.txt").get_json()
     response = client.post(f"/api/v1/sources/{source['id']}/captures", headers=reviewer.headers)
-    assert response.status_code == 409 and "no URL" in response.get_json()["detail"]
+    assert response.status_code == 409
+    assert "no URL" in response.get_json()["detail"]

@@ -5,9 +5,10 @@ import sqlalchemy as sa
 from service.accounts.services import UserService
 
 
-def test_tokens_are_stored_only_as_hashes(client, make_user, engine) -> None:  # noqa: ANN001
+def test_tokens_are_stored_only_as_hashes(client, make_user, engine) -> None:
     person = make_user("submitter")
-    assert person.token.startswith("fdk_") and len(person.token) > 40
+    assert person.token.startswith("fdk_")
+    assert len(person.token) > 40
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT * FROM token")).mappings().all()
     dumped = repr(rows)
@@ -17,7 +18,7 @@ def test_tokens_are_stored_only_as_hashes(client, make_user, engine) -> None:  #
     assert client.get("/api/v1/claims", headers=person.headers).status_code == 200
 
 
-def test_revoked_token_is_401(client, make_user, db_session) -> None:  # noqa: ANN001
+def test_revoked_token_is_401(client, make_user, db_session) -> None:
     person = make_user("submitter")
     assert UserService(db_session).revoke(person.token[:12]) == 1
     db_session.commit()
@@ -25,7 +26,7 @@ def test_revoked_token_is_401(client, make_user, db_session) -> None:  # noqa: A
     assert response.status_code == 401
 
 
-def test_revoking_needs_a_long_enough_prefix(make_user, db_session) -> None:  # noqa: ANN001
+def test_revoking_needs_a_long_enough_prefix(make_user, db_session) -> None:
     import pytest
 
     from service.core.errors import InvalidInputError
@@ -36,7 +37,7 @@ def test_revoking_needs_a_long_enough_prefix(make_user, db_session) -> None:  # 
     assert UserService(db_session).revoke(person.token) == 1
 
 
-def test_roles_include_the_ones_below(client, make_user, submit) -> None:  # noqa: ANN001
+def test_roles_include_the_ones_below(client, make_user, submit) -> None:
     claim = submit("The resolution had 41 co-sponsors").get_json()
     for role, status in (("submitter", 403), ("reviewer", 200), ("editor", 200), ("admin", 200)):
         person = make_user(role)

@@ -10,9 +10,10 @@ from service.core.text import ControlCharacterError, claim_key, clean
 
 def test_ids_are_prefixed_unique_and_sortable_by_creation() -> None:
     ids = [new_id("clm") for _ in range(5000)]
-    assert ids == sorted(ids) and len(set(ids)) == 5000
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 5000
     assert all(looks_like("clm", i) for i in ids)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown id prefix"):
         new_id("xyz")
 
 

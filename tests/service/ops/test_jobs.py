@@ -17,14 +17,14 @@ from service.ops import jobs
 from sources.models import Source
 
 
-def snapshot_count(engine, source_id: str) -> int:  # noqa: ANN001
+def snapshot_count(engine, source_id: str) -> int:
     with engine.connect() as conn:
         return conn.execute(
             sa.text("SELECT count(*) FROM snapshot WHERE source_id = :s"), {"s": source_id}
         ).scalar()
 
 
-def test_recheck_captures_sources_not_checked_recently(client, reviewer, httpserver, engine) -> None:  # noqa: ANN001
+def test_recheck_captures_sources_not_checked_recently(client, reviewer, httpserver, engine) -> None:
     httpserver.expect_request("/doc").respond_with_data("a document", content_type="text/plain")
     source = client.post(
         "/api/v1/sources", json={"url": httpserver.url_for("/doc")}, headers=reviewer.headers
@@ -37,7 +37,7 @@ def test_recheck_captures_sources_not_checked_recently(client, reviewer, httpser
 
 def test_sources_recheck_command_queues_captures(
     app, reviewer, database_url, tmp_path, monkeypatch, httpserver, engine
-) -> None:  # noqa: ANN001
+) -> None:
     httpserver.expect_request("/doc").respond_with_data("a document", content_type="text/plain")
     app.test_client().post(
         "/api/v1/sources", json={"url": httpserver.url_for("/doc")}, headers=reviewer.headers
@@ -45,14 +45,15 @@ def test_sources_recheck_command_queues_captures(
     monkeypatch.setenv("FACTDESK_DATABASE_URL", database_url)
     monkeypatch.setenv("FACTDESK_DATA_DIR", str(tmp_path / "queue"))
     result = CliRunner().invoke(main, ["sources", "recheck", "--all"], catch_exceptions=False)
-    assert result.exit_code == 0 and "Queued 1 source" in result.output
+    assert result.exit_code == 0
+    assert "Queued 1 source" in result.output
     assert jobs.huey.pending_count() == 1
     jobs.huey.flush()
 
 
 def test_a_worker_process_runs_queued_captures(
     make_app, reviewer, database_url, tmp_path, httpserver, engine
-) -> None:  # noqa: ANN001
+) -> None:
     httpserver.expect_request("/doc").respond_with_data("a document", content_type="text/plain")
     data_dir = tmp_path / "shared-data"
     app = make_app(data_dir=str(data_dir), JOBS_IMMEDIATE=False)
@@ -88,7 +89,7 @@ def test_a_worker_process_runs_queued_captures(
 
 def test_a_new_source_is_not_queued_twice_by_the_periodic_recheck(
     make_app, reviewer, engine, tmp_path
-) -> None:  # noqa: ANN001
+) -> None:
     app = make_app(data_dir=str(tmp_path / "queued"), JOBS_IMMEDIATE=False)
     source = (
         app.test_client()
@@ -97,24 +98,26 @@ def test_a_new_source_is_not_queued_twice_by_the_periodic_recheck(
     )
     assert jobs.huey.pending_count() == 1  # its first capture
     # The 15-minute re-check comes round before a worker took it: not queued again …
-    assert jobs.recheck_sources() == 0 and jobs.recheck_sources(timedelta(0)) == 0
+    assert jobs.recheck_sources() == 0
+    assert jobs.recheck_sources(timedelta(0)) == 0
     # … but a source still never checked long after it was added lost its capture: queued again.
     with engine.begin() as conn:
         added = utcnow() - timedelta(minutes=16)
         conn.execute(sa.update(Source).where(Source.id == source["id"]).values(created_at=added))
-    assert jobs.recheck_sources() == 1 and jobs.huey.pending_count() == 2
+    assert jobs.recheck_sources() == 1
+    assert jobs.huey.pending_count() == 2
 
 
 def test_a_capture_holds_no_write_lock_while_it_fetches(
     client, reviewer, httpserver, engine, database_url
-) -> None:  # noqa: ANN001
+) -> None:
     from werkzeug import Response
 
     if not database_url.startswith("sqlite"):
         pytest.skip("the write lock is SQLite's; PostgreSQL locks rows")
     seen = []
 
-    def answer(_request):  # noqa: ANN001, ANN202 - runs while the capture waits on this server
+    def answer(_request):
         writer = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=0)
         try:
             writer.execute("BEGIN IMMEDIATE")  # fails at once if the capture held the lock
@@ -131,4 +134,5 @@ def test_a_capture_holds_no_write_lock_while_it_fetches(
         "/api/v1/sources", json={"url": httpserver.url_for("/doc")}, headers=reviewer.headers
     ).get_json()
     assert jobs.recheck_sources(timedelta(0)) == 1  # captured again, inline
-    assert seen == ["free", "free"] and snapshot_count(engine, source["id"]) == 2
+    assert seen == ["free", "free"]
+    assert snapshot_count(engine, source["id"]) == 2

@@ -20,7 +20,7 @@ from service.ops import metrics
 BADGE_ROUTE = "/badges/<claim_id>.svg"
 
 
-def scrape(get) -> dict[str, list]:  # noqa: ANN001 - a client's get, or a function of a path
+def scrape(get) -> dict[str, list]:
     """Every sample of /metrics, by metric family name."""
     response = get("/metrics")
     assert response.status_code == 200
@@ -40,7 +40,7 @@ def value(families: dict, family: str, sample: str, **labels: str) -> float:
     )
 
 
-def test_requests_are_counted_and_timed_by_route(client) -> None:  # noqa: ANN001
+def test_requests_are_counted_and_timed_by_route(client) -> None:
     before = scrape(client.get)
     for claim_id in ("clm_one", "clm_two", "clm_three"):
         assert client.get(f"/badges/{claim_id}.svg").status_code == 404
@@ -67,7 +67,7 @@ def test_requests_are_counted_and_timed_by_route(client) -> None:  # noqa: ANN00
     assert value(after, duration, f"{duration}_sum", endpoint=BADGE_ROUTE) > 0
 
 
-def test_captures_deliveries_and_queue_depth(client) -> None:  # noqa: ANN001
+def test_captures_deliveries_and_queue_depth(client) -> None:
     before = scrape(client.get)
     metrics.count_capture("ok")
     metrics.count_capture("blocked")
@@ -83,7 +83,7 @@ def test_captures_deliveries_and_queue_depth(client) -> None:  # noqa: ANN001
     assert value(after, "factdesk_job_queue_depth", "factdesk_job_queue_depth") >= 0
 
 
-def test_metrics_needs_no_token_and_is_never_rate_limited(make_app) -> None:  # noqa: ANN001
+def test_metrics_needs_no_token_and_is_never_rate_limited(make_app) -> None:
     client = make_app(rate_limit_public="1/minute", rate_limit_writes="1/minute").test_client()
     for _ in range(3):
         assert "factdesk_http_requests" in scrape(client.get)
@@ -101,7 +101,7 @@ class _Http:
     def __init__(self, base: str) -> None:
         self.base = base
 
-    def __call__(self, path: str):  # noqa: ANN204
+    def __call__(self, path: str):
         with urllib.request.urlopen(self.base + path, timeout=5) as response:
             body = response.read()
 
@@ -130,7 +130,7 @@ def _web_workers_counting(metrics_dir: Path) -> set[int]:
 
 
 @pytest.mark.usefixtures("engine")  # the test database, migrated
-def test_serve_sums_the_counts_of_every_worker(database_url: str, tmp_path) -> None:  # noqa: ANN001
+def test_serve_sums_the_counts_of_every_worker(database_url: str, tmp_path) -> None:
     """The real thing: `factdesk serve --workers 2`, requests spread over both, one scrape sums them."""
     port, data_dir = _free_port(), tmp_path / "serve"
     stale = data_dir / "metrics" / "counter_1.db"

@@ -7,7 +7,7 @@ from sqlmodel import SQLModel
 from service.ops.migrate import downgrade, include_object, upgrade
 
 
-def test_migrations_match_the_models(engine) -> None:  # noqa: ANN001
+def test_migrations_match_the_models(engine) -> None:
     with engine.connect() as conn:
         context = MigrationContext.configure(
             conn, opts={"include_object": include_object, "compare_type": True}
@@ -15,7 +15,7 @@ def test_migrations_match_the_models(engine) -> None:  # noqa: ANN001
         assert compare_metadata(context, SQLModel.metadata) == []
 
 
-def test_downgrade_to_empty_and_back_to_head(engine) -> None:  # noqa: ANN001
+def test_downgrade_to_empty_and_back_to_head(engine) -> None:
     downgrade(engine, "base")
     upgrade(engine)
     with engine.connect() as conn:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, sync_playwright
 
-from service.public.badges import MAX_LABEL, STYLES, Badge, clean_label, render_svg  # noqa: E402
+from service.public.badges import MAX_LABEL, STYLES, Badge, clean_label, render_svg
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
@@ -103,7 +103,8 @@ def measured(page: Page) -> dict:
 @pytest.mark.parametrize("style", STYLES)
 def test_texts_stay_inside_their_own_half(measured: dict, style: str, case: str) -> None:
     badge = measured[case_id(style, case)]
-    assert badge["label"] and badge["message"]
+    assert badge["label"]
+    assert badge["message"]
     for half, lower, upper in (
         ("label", badge["left"], badge["split"]),
         ("message", badge["split"], badge["right"]),
@@ -112,7 +113,8 @@ def test_texts_stay_inside_their_own_half(measured: dict, style: str, case: str)
             assert text["right"] - text["left"] > 1, f"{half} {text['text']!r} drew nothing"
             assert text["left"] >= lower - TOLERANCE, f"{half} {text['text']!r} starts left of its half"
             assert text["right"] <= upper + TOLERANCE, f"{half} {text['text']!r} runs past its half"
-            assert text["top"] >= badge["top"] - TOLERANCE and text["bottom"] <= badge["bottom"] + TOLERANCE
+            assert text["top"] >= badge["top"] - TOLERANCE
+            assert text["bottom"] <= badge["bottom"] + TOLERANCE
 
 
 def test_nothing_runs_and_the_page_is_saved_for_a_look(page: Page, measured: dict) -> None:

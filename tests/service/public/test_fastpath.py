@@ -20,16 +20,16 @@ HOSTILE_LABEL = '<script>"x"</script> & ファクト ✅ مراجعة'  # 36 cha
 class Recorder:
     """Flask's wsgi_app, counting the requests that reach it."""
 
-    def __init__(self, wsgi_app) -> None:  # noqa: ANN001
+    def __init__(self, wsgi_app) -> None:
         self.wsgi_app, self.calls = wsgi_app, 0
 
-    def __call__(self, environ, start_response):  # noqa: ANN001, ANN204
+    def __call__(self, environ, start_response):
         self.calls += 1
         return self.wsgi_app(environ, start_response)
 
 
 @pytest.fixture
-def paths(app):  # noqa: ANN001, ANN201
+def paths(app):
     """(fast, flask): a client through the fast path, and one straight to Flask's own wsgi_app."""
     fast_path = app.wsgi_app
     assert isinstance(fast_path, BadgeFastPath)
@@ -42,7 +42,7 @@ def paths(app):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def states(client, desk, act, submit) -> dict[str, str]:  # noqa: ANN001
+def states(client, desk, act, submit) -> dict[str, str]:
     """Claim ids in every badge state."""
     under_review = submit("A claim that stays under review for the fast path.").get_json()["id"]
     dismissed = submit("A claim that the editor dismisses as opinion.").get_json()["id"]
@@ -74,7 +74,7 @@ def answer(client: Client, path: str, method: str = "GET", **kwargs: object) -> 
     ],
 )
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
-def test_the_fast_path_answers_as_the_view_does(paths, states, state, query, method) -> None:  # noqa: ANN001
+def test_the_fast_path_answers_as_the_view_does(paths, states, state, query, method) -> None:
     fast, flask, recorder = paths
     path = f"/badges/{states[state]}.svg"
     expected = answer(flask, path, method, query_string=query)
@@ -108,7 +108,7 @@ def test_the_fast_path_answers_as_the_view_does(paths, states, state, query, met
         ("/c/{id}", {}),
     ],
 )
-def test_everything_else_goes_to_flask(paths, states, path, kwargs) -> None:  # noqa: ANN001
+def test_everything_else_goes_to_flask(paths, states, path, kwargs) -> None:
     fast, flask, recorder = paths
     path = path.format(id=states["published"])
     method = kwargs.pop("method", "GET")
@@ -125,26 +125,31 @@ def test_query_strings_are_read_as_flask_reads_them() -> None:
     assert badge_args("label=a+b%20c") == ("flat", "a b c")
     assert badge_args("label=%FF") == ("flat", "%FF")  # invalid UTF-8 stays quoted, as in request.args
     assert badge_args("label=") == ("flat", "fact-check")
-    assert badge_args("style=") is None and badge_args("label=%00") is None
+    assert badge_args("style=") is None
+    assert badge_args("label=%00") is None
 
 
-def test_fast_path_writes_the_access_line_and_keeps_the_request_id(client, states, caplog) -> None:  # noqa: ANN001
+def test_fast_path_writes_the_access_line_and_keeps_the_request_id(client, states, caplog) -> None:
     caplog.set_level(logging.INFO, logger="factdesk.access")
     response = client.get(f"/badges/{states['published']}.svg", headers={"X-Request-Id": "embed-42"})
-    assert response.status_code == 200 and response.headers["X-Request-Id"] == "embed-42"
+    assert response.status_code == 200
+    assert response.headers["X-Request-Id"] == "embed-42"
     made = client.get("/badges/clm_unknown_claim.svg", headers={"X-Request-Id": "no spaces allowed"})
-    assert made.status_code == 404 and len(made.headers["X-Request-Id"]) == 32
+    assert made.status_code == 404
+    assert len(made.headers["X-Request-Id"]) == 32
     lines = [r for r in caplog.records if r.name == "factdesk.access"]
     assert [(r.request_id, r.fields["status"]) for r in lines] == [
         ("embed-42", 200),
         (made.headers["X-Request-Id"], 404),
     ]
     assert lines[0].fields["path"] == f"/badges/{states['published']}.svg"
-    assert lines[0].fields["method"] == "GET" and lines[0].fields["remote_addr"] == "127.0.0.1"
-    assert lines[0].fields["duration_ms"] >= 0 and lines[0].fields["user_id"] is None
+    assert lines[0].fields["method"] == "GET"
+    assert lines[0].fields["remote_addr"] == "127.0.0.1"
+    assert lines[0].fields["duration_ms"] >= 0
+    assert lines[0].fields["user_id"] is None
 
 
-def test_fast_path_429_is_the_same_problem_and_shares_the_budget(make_app) -> None:  # noqa: ANN001
+def test_fast_path_429_is_the_same_problem_and_shares_the_budget(make_app) -> None:
     app = make_app(rate_limit_public="2/minute")
     client, flask = app.test_client(), Client(app.wsgi_app.wsgi_app)
     assert client.get("/c/clm_unknown").status_code == 404  # a page and a badge: one budget
@@ -159,17 +164,18 @@ def test_fast_path_429_is_the_same_problem_and_shares_the_budget(make_app) -> No
         assert 1 <= int(response.headers["Retry-After"]) <= 61
         assert len(response.headers["X-Request-Id"]) == 32
     body = refused.get_json()
-    assert body["title"] == "Too many requests" and body["type"] == "about:blank"
+    assert body["title"] == "Too many requests"
+    assert body["type"] == "about:blank"
     assert body["detail"].startswith("Too many requests: the limit is 2 per 1 minute.")
     assert body["instance"] == "/badges/clm_unknown.svg"
     assert client.get("/badges/clm_unknown.json").status_code == 429
 
 
-def test_a_request_the_fast_path_counted_and_flask_answered_counts_once(make_app, monkeypatch) -> None:  # noqa: ANN001
+def test_a_request_the_fast_path_counted_and_flask_answered_counts_once(make_app, monkeypatch) -> None:
     client = make_app(rate_limit_public="2/minute").test_client()
     original, failures = BadgeStateReader.read, [OperationalError("SELECT", {}, Exception("away"))]
 
-    def fails_once(reader, claim_id):  # noqa: ANN001, ANN202
+    def fails_once(reader, claim_id):
         if failures:
             raise failures.pop()
         return original(reader, claim_id)
@@ -182,18 +188,19 @@ def test_a_request_the_fast_path_counted_and_flask_answered_counts_once(make_app
     assert client.get("/badges/clm_counted_once.svg").status_code == 429
 
 
-def test_a_database_failure_goes_to_flask_and_is_a_problem(client, monkeypatch) -> None:  # noqa: ANN001
-    def broken(_reader, _claim_id):  # noqa: ANN001, ANN202
+def test_a_database_failure_goes_to_flask_and_is_a_problem(client, monkeypatch) -> None:
+    def broken(_reader, _claim_id):
         raise OperationalError("SELECT", {}, Exception("database is away"))
 
     badge_states.forget(["clm_never_cached"])
     monkeypatch.setattr(BadgeStateReader, "read", broken)
     response = client.get("/badges/clm_never_cached.svg")
-    assert response.status_code == 503 and response.mimetype == "application/problem+json"
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
     assert response.headers["Retry-After"] == "5"
 
 
-def test_a_dead_pooled_connection_is_replaced_on_every_route(app, client, states, engine, caplog) -> None:  # noqa: ANN001
+def test_a_dead_pooled_connection_is_replaced_on_every_route(app, client, states, engine, caplog) -> None:
     from service.public.views import badge_reader
 
     reader = badge_reader(app)
@@ -216,7 +223,7 @@ def test_a_dead_pooled_connection_is_replaced_on_every_route(app, client, states
     assert reader.read(states["under_review"])[0] == "published"
 
 
-def test_badge_reads_from_many_threads_keep_few_connections(app, states) -> None:  # noqa: ANN001
+def test_badge_reads_from_many_threads_keep_few_connections(app, states) -> None:
     from service.public.views import badge_reader
 
     reader = badge_reader(app)
@@ -233,13 +240,15 @@ def test_badge_reads_from_many_threads_keep_few_connections(app, states) -> None
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(seen) == 320 and all(state[0] == "published" for state in seen)
+    assert len(seen) == 320
+    assert all(state[0] == "published" for state in seen)
     pool = reader.engine.pool
-    assert pool.checkedout() == 0 and pool.checkedin() <= pool.size()  # nothing left open per thread
+    assert pool.checkedout() == 0
+    assert pool.checkedin() <= pool.size()
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_a_forked_child_never_uses_or_closes_its_parents_connections(app, states) -> None:  # noqa: ANN001
+def test_a_forked_child_never_uses_or_closes_its_parents_connections(app, states) -> None:
     from service.public.views import badge_reader
 
     reader = badge_reader(app)
@@ -258,9 +267,10 @@ def test_a_forked_child_never_uses_or_closes_its_parents_connections(app, states
 
 
 @pytest.mark.parametrize("path", ["/badges/clm_x.svg", "/c/clm_x", "/api/v1/workflow"])
-def test_a_query_string_that_is_not_utf8_is_400_not_500(client, path, caplog) -> None:  # noqa: ANN001
+def test_a_query_string_that_is_not_utf8_is_400_not_500(client, path, caplog) -> None:
     raw = b"label=%FF&q=\xff\xfe".decode("latin-1")  # raw bytes, as a server puts them in the environ
     response = client.get(path, environ_overrides={"QUERY_STRING": raw})
-    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
     assert "UTF-8" in response.get_json()["detail"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no traceback in the log

@@ -11,16 +11,16 @@ from tests.conftest import SUMMARY, Act, publish, set_status
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def badge(client, claim_id: str, **params):  # noqa: ANN001, ANN201
+def badge(client, claim_id: str, **params):
     return client.get(f"/badges/{claim_id}.svg", query_string=params)
 
 
-def svg_text(response) -> str:  # noqa: ANN001
+def svg_text(response) -> str:
     root = ET.fromstring(response.data)
     return root.attrib["aria-label"]
 
 
-def test_badge_states(client, act, desk, submit, make_user) -> None:  # noqa: ANN001
+def test_badge_states(client, act, desk, submit, make_user) -> None:
     assert svg_text(badge(client, desk["claim_id"])) == "fact-check: under review"
     other = submit("A claim that will be dismissed.").get_json()
     Act(client, other["id"])(desk["editor"], "dismiss", reason="opinion")
@@ -30,19 +30,23 @@ def test_badge_states(client, act, desk, submit, make_user) -> None:  # noqa: AN
     assert svg_text(published) == "fact-check: Mostly false"
     assert "#ef6c00" in published.get_data(as_text=True)
     missing = badge(client, "clm_does_not_exist")
-    assert missing.status_code == 404 and missing.mimetype == "image/svg+xml"
+    assert missing.status_code == 404
+    assert missing.mimetype == "image/svg+xml"
     assert svg_text(missing) == "fact-check: not found"
 
 
-def test_badge_headers_etag_and_304(client, act, desk) -> None:  # noqa: ANN001
+def test_badge_headers_etag_and_304(client, act, desk) -> None:
     first = badge(client, desk["claim_id"])
     assert first.mimetype == "image/svg+xml"
     assert first.headers["Cache-Control"] == "public, max-age=300"
     assert "Vary" not in first.headers
     etag = first.headers["ETag"]
-    assert etag.startswith('"') and not etag.startswith("W/")
+    assert etag.startswith('"')
+    assert not etag.startswith("W/")
     again = client.get(f"/badges/{desk['claim_id']}.svg", headers={"If-None-Match": etag})
-    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == etag
+    assert again.status_code == 304
+    assert again.data == b""
+    assert again.headers["ETag"] == etag
     # Another style is another rendering: another ETag.
     assert badge(client, desk["claim_id"], style="for-the-badge").headers["ETag"] != etag
     # A step that does not change the badge keeps its ETag; a published verdict changes it.
@@ -56,7 +60,7 @@ def test_badge_headers_etag_and_304(client, act, desk) -> None:  # noqa: ANN001
     assert stale.status_code == 200
 
 
-def test_badge_max_age_setting(make_app, submit) -> None:  # noqa: ANN001
+def test_badge_max_age_setting(make_app, submit) -> None:
     app = make_app(badge_max_age=60)
     claim = submit("Any claim at all.").get_json()
     assert badge(app.test_client(), claim["id"]).headers["Cache-Control"] == "public, max-age=60"
@@ -73,7 +77,7 @@ def test_badge_max_age_setting(make_app, submit) -> None:  # noqa: ANN001
         "✅ checked 🇺🇳",
     ],
 )
-def test_hostile_and_unicode_labels_are_escaped(client, submit, label: str) -> None:  # noqa: ANN001
+def test_hostile_and_unicode_labels_are_escaped(client, submit, label: str) -> None:
     claim = submit("Any claim at all.").get_json()
     response = badge(client, claim["id"], label=label)
     assert response.status_code == 200
@@ -86,13 +90,14 @@ def test_hostile_and_unicode_labels_are_escaped(client, submit, label: str) -> N
 @pytest.mark.parametrize(
     "params", [{"label": "x" * 41}, {"label": "x" * 1000}, {"style": "plastic"}, {"label": "bell\x07"}]
 )
-def test_bad_badge_parameters_are_422(client, submit, params: dict) -> None:  # noqa: ANN001
+def test_bad_badge_parameters_are_422(client, submit, params: dict) -> None:
     claim = submit("Any claim at all.").get_json()
     response = badge(client, claim["id"], **params)
-    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
 
 
-def test_badge_json_is_the_shields_endpoint_schema(client, act, desk) -> None:  # noqa: ANN001
+def test_badge_json_is_the_shields_endpoint_schema(client, act, desk) -> None:
     publish(act, desk, "false")
     body = client.get(f"/badges/{desk['claim_id']}.json").get_json()
     assert body == {
@@ -103,10 +108,11 @@ def test_badge_json_is_the_shields_endpoint_schema(client, act, desk) -> None:  
         "cacheSeconds": 300,
     }
     missing = client.get("/badges/clm_nope.json")
-    assert missing.status_code == 404 and missing.get_json()["message"] == "not found"
+    assert missing.status_code == 404
+    assert missing.get_json()["message"] == "not found"
 
 
-def test_claim_page_shows_the_verdict_and_its_evidence(client, act, desk) -> None:  # noqa: ANN001
+def test_claim_page_shows_the_verdict_and_its_evidence(client, act, desk) -> None:
     client.post(
         f"/api/v1/claims/{desk['claim_id']}/appearances",
         headers=desk["submitter"].headers,
@@ -120,7 +126,8 @@ def test_claim_page_shows_the_verdict_and_its_evidence(client, act, desk) -> Non
     )
     publish(act, desk, "true")
     page = client.get(f"/c/{desk['claim_id']}")
-    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert page.status_code == 200
+    assert page.mimetype == "text/html"
     html = page.get_data(as_text=True)
     for text in (
         "Seoul co-sponsored the resolution.",
@@ -131,17 +138,21 @@ def test_claim_page_shows_the_verdict_and_its_evidence(client, act, desk) -> Non
         "True",
     ):
         assert text in html, text
-    assert "<script>" not in html and "<script src" not in html
+    assert "<script>" not in html
+    assert "<script src" not in html
     assert 'type="application/json+oembed"' in html
     csp = page.headers["Content-Security-Policy"]
-    assert "default-src 'none'" in csp and "script-src" not in csp
-    assert page.headers["Referrer-Policy"] and page.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'none'" in csp
+    assert "script-src" not in csp
+    assert page.headers["Referrer-Policy"]
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
     css = client.get("/static/factdesk.css")
-    assert css.status_code == 200 and css.mimetype == "text/css"
+    assert css.status_code == 200
+    assert css.mimetype == "text/css"
     css.close()
 
 
-def test_claim_page_json_ld_is_a_complete_claimreview(client, act, desk) -> None:  # noqa: ANN001
+def test_claim_page_json_ld_is_a_complete_claimreview(client, act, desk) -> None:
     client.post(
         f"/api/v1/claims/{desk['claim_id']}/appearances",
         headers=desk["submitter"].headers,
@@ -161,12 +172,13 @@ def test_claim_page_json_ld_is_a_complete_claimreview(client, act, desk) -> None
     review = data[0]
     assert review["@type"] == "ClaimReview"
     assert review["url"].endswith(f"/c/{desk['claim_id']}")
-    assert (
-        review["claimReviewed"] == "Seoul co-sponsored the resolution." and len(review["claimReviewed"]) < 75
-    )
-    assert review["datePublished"] and review["author"]["name"] == "Factdesk"
+    assert review["claimReviewed"] == "Seoul co-sponsored the resolution."
+    assert len(review["claimReviewed"]) < 75
+    assert review["datePublished"]
+    assert review["author"]["name"] == "Factdesk"
     item = review["itemReviewed"]
-    assert item["@type"] == "Claim" and item["datePublished"] == "2025-11-19"
+    assert item["@type"] == "Claim"
+    assert item["datePublished"] == "2025-11-19"
     assert item["appearance"][0]["url"] == "https://example.com/story"
     assert item["firstAppearance"]["url"] == "https://example.com/story"
     assert review["reviewRating"] == {
@@ -180,35 +192,40 @@ def test_claim_page_json_ld_is_a_complete_claimreview(client, act, desk) -> None
     assert api == review
 
 
-def test_the_page_shows_a_correction_and_hides_the_pending_one(client, act, desk) -> None:  # noqa: ANN001
+def test_the_page_shows_a_correction_and_hides_the_pending_one(client, act, desk) -> None:
     publish(act, desk, "true")
     act(desk["editor"], "correct", note="Checking again.")
     act(desk["alice"], "propose", rating="misleading", summary="A secret draft summary nobody may see yet.")
     html = client.get(f"/c/{desk['claim_id']}").get_data(as_text=True)
-    assert "secret draft" not in html and "Misleading" not in html
+    assert "secret draft" not in html
+    assert "Misleading" not in html
     assert "being reviewed again" in html
     act(desk["bob"], "approve", correction_note="The sponsor count was revised.")
     html = client.get(f"/c/{desk['claim_id']}").get_data(as_text=True)
-    assert "Correction:" in html and "The sponsor count was revised." in html
-    assert "Version 2" in html and "Version 1" in html
+    assert "Correction:" in html
+    assert "The sponsor count was revised." in html
+    assert "Version 2" in html
+    assert "Version 1" in html
 
 
-def test_nothing_unpublished_leaks(client, desk, act, submit) -> None:  # noqa: ANN001
+def test_nothing_unpublished_leaks(client, desk, act, submit) -> None:
     draft = desk["claim_id"]
     act(desk["alice"], "start_research")
     act(desk["alice"], "propose", rating="false", summary="A draft rating the public must not see.")
     page = client.get(f"/c/{draft}")
-    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert page.status_code == 404
+    assert page.mimetype == "text/html"
     assert "draft" not in page.get_data(as_text=True)
     assert svg_text(badge(client, draft)) == "fact-check: under review"
     feed = client.get("/claimreview.json").get_json(force=True)
-    assert feed["@type"] == "DataFeed" and feed["dataFeedElement"] == []
+    assert feed["@type"] == "DataFeed"
+    assert feed["dataFeedElement"] == []
     assert client.get("/oembed", query_string={"url": f"http://localhost/c/{draft}"}).status_code == 404
     assert client.get(f"/api/v1/claims/{draft}/embed").status_code == 404
     assert client.get(f"/api/v1/claims/{draft}/claimreview").status_code == 404
 
 
-def test_feed_lists_every_published_claimreview(client, act, desk) -> None:  # noqa: ANN001
+def test_feed_lists_every_published_claimreview(client, act, desk) -> None:
     publish(act, desk, "false")
     feed = client.get("/claimreview.json")
     assert feed.mimetype == "application/ld+json"
@@ -217,23 +234,27 @@ def test_feed_lists_every_published_claimreview(client, act, desk) -> None:  # n
     assert body["dataFeedElement"][0]["reviewRating"]["alternateName"] == "False"
 
 
-def test_embed_and_oembed(client, act, desk) -> None:  # noqa: ANN001
+def test_embed_and_oembed(client, act, desk) -> None:
     publish(act, desk, "true")
     embed = client.get(f"/api/v1/claims/{desk['claim_id']}/embed").get_json()
     assert embed["page_url"].endswith(f"/c/{desk['claim_id']}")
     assert embed["badge_url"].endswith(f"/badges/{desk['claim_id']}.svg")
-    assert f'href="{embed["page_url"]}"' in embed["html"] and f'src="{embed["badge_url"]}"' in embed["html"]
+    assert f'href="{embed["page_url"]}"' in embed["html"]
+    assert f'src="{embed["badge_url"]}"' in embed["html"]
     assert embed["markdown"] == f"[![fact-check: True]({embed['badge_url']})]({embed['page_url']})"
     oembed = client.get("/oembed", query_string={"url": embed["page_url"], "format": "json"}).get_json()
-    assert oembed["version"] == "1.0" and oembed["type"] == "rich" and oembed["html"] == embed["html"]
-    assert oembed["width"] > 50 and oembed["height"] == 20
+    assert oembed["version"] == "1.0"
+    assert oembed["type"] == "rich"
+    assert oembed["html"] == embed["html"]
+    assert oembed["width"] > 50
+    assert oembed["height"] == 20
     assert client.get("/oembed", query_string={"url": embed["page_url"], "format": "xml"}).status_code == 501
     foreign = embed["page_url"].replace("localhost", "evil.example")
     assert client.get("/oembed", query_string={"url": foreign}).status_code == 404
     assert client.get("/oembed").status_code == 400
 
 
-def test_badge_states_are_cached_briefly_and_forgotten_on_change(client, submit, engine, monkeypatch) -> None:  # noqa: ANN001
+def test_badge_states_are_cached_briefly_and_forgotten_on_change(client, submit, engine, monkeypatch) -> None:
     from service.public.states import badge_states
 
     claim = submit("A claim whose badge is popular.").get_json()

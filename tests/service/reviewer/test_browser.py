@@ -19,7 +19,7 @@ from service.accounts.models import User
 from service.accounts.signin import SignInService
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(
@@ -71,7 +71,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def live(make_app) -> Iterator[str]:  # noqa: ANN001
+def live(make_app) -> Iterator[str]:
     """The app on the test database, served over real HTTP from a background thread."""
     server = make_server("127.0.0.1", 0, make_app(), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -144,13 +144,13 @@ def sign_in(page: Page, base: str, name: str, path: str = "/desk") -> None:
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
-def posting(page: Page):  # noqa: ANN201 - Playwright's EventContextManager
+def posting(page: Page):
     return page.expect_response(lambda r: r.request.method == "POST")
 
 
 def test_a_demo_claim_goes_from_the_api_to_a_published_verdict(
     browser, live, make_user, engine, httpserver
-) -> None:  # noqa: ANN001
+) -> None:
     base, shot, problems = live, Screenshots(), []
     newsroom = make_user("submitter", "newsroom")
     for name in ("ana", "ben"):
@@ -256,7 +256,8 @@ def test_a_demo_claim_goes_from_the_api_to_a_published_verdict(
     assert review["reviewRating"]["alternateName"] == "True"
     shot(ben_page, "public-page")
     badge = ben_page.goto(f"{base}/badges/{claim_id}.svg?style=for-the-badge")
-    assert badge.status == 200 and 'aria-label="fact-check: True"' in badge.text()
+    assert badge.status == 200
+    assert 'aria-label="fact-check: True"' in badge.text()
     shot(ben_page.locator("svg"), "badge")
 
     # On a phone: the claim page and the queue fit the screen, nothing scrolls sideways.

@@ -55,23 +55,23 @@ def user_row(engine: sa.Engine, user_id: str) -> User:
 class Desk:
     """One person's browser on the desk: a cookie jar, and the CSRF token of the last page seen."""
 
-    def __init__(self, app, name: str) -> None:  # noqa: ANN001
+    def __init__(self, app, name: str) -> None:
         self.http = app.test_client()
         self.name = name
         self.token = ""
 
-    def get(self, path: str, **kwargs: object):  # noqa: ANN201
+    def get(self, path: str, **kwargs: object):
         response = self.http.get(path, **kwargs)
         found = TOKEN.search(response.get_data(as_text=True))
         if found:
             self.token = found.group(1)
         return response
 
-    def post(self, path: str, **data: str):  # noqa: ANN201
+    def post(self, path: str, **data: str):
         data.setdefault("csrf_token", self.token)
         return self.http.post(path, data=data)
 
-    def sign_in(self, password: str = PASSWORD, name: str | None = None, **extra: str):  # noqa: ANN201
+    def sign_in(self, password: str = PASSWORD, name: str | None = None, **extra: str):
         self.get("/desk/sign-in")
         response = self.post("/desk/sign-in", name=name or self.name, password=password, **extra)
         self.get("/desk")
@@ -81,16 +81,16 @@ class Desk:
         page = self.get(f"/desk/claims/{claim_id}").get_data(as_text=True)
         return html.unescape(re.search(r'name="etag" value="([^"]+)"', page).group(1))
 
-    def act(self, claim_id: str, action: str, etag: str | None = None, **fields: str):  # noqa: ANN201
+    def act(self, claim_id: str, action: str, etag: str | None = None, **fields: str):
         etag = etag or self.etag(claim_id)
         return self.post(f"/desk/claims/{claim_id}/transitions", action=action, etag=etag, **fields)
 
 
 @pytest.fixture
-def signed_in(app, engine):  # noqa: ANN001, ANN201 - a factory
+def signed_in(app, engine):
     """`signed_in(person)` → a Desk for that person, signed in."""
 
-    def make(person) -> Desk:  # noqa: ANN001
+    def make(person) -> Desk:
         set_password(engine, person.id)
         desk = Desk(app, person.user.name)
         assert desk.sign_in().status_code == 303
@@ -99,36 +99,38 @@ def signed_in(app, engine):  # noqa: ANN001, ANN201 - a factory
     return make
 
 
-def text_of(response) -> str:  # noqa: ANN001
+def text_of(response) -> str:
     """The page's text as a reader sees it: tags dropped, entities decoded, one space."""
     text = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
     return re.sub(r"\s+", " ", html.unescape(text))
 
 
-def status_of(client, person, claim_id: str) -> str:  # noqa: ANN001
+def status_of(client, person, claim_id: str) -> str:
     return client.get(f"/api/v1/claims/{claim_id}", headers=person.headers).get_json()["status"]
 
 
 # -- sign-in ------------------------------------------------------------------------------------
 
 
-def test_signed_out_visitors_are_sent_to_sign_in_and_back(app, engine, reviewer, submit) -> None:  # noqa: ANN001
+def test_signed_out_visitors_are_sent_to_sign_in_and_back(app, engine, reviewer, submit) -> None:
     claim = submit("Seoul co-sponsored the resolution.").get_json()
     desk = Desk(app, reviewer.user.name)
     response = desk.get(f"/desk/claims/{claim['id']}")
     assert response.status_code == 303
     assert response.headers["Location"] == f"/desk/sign-in?next=/desk/claims/{claim['id']}"
     page = desk.get(response.headers["Location"])
-    assert page.status_code == 200 and 'name="next"' in page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'name="next"' in page.get_data(as_text=True)
     set_password(engine, reviewer.id)
     desk.get("/desk/sign-in")
     target = f"/desk/claims/{claim['id']}"
     signed = desk.post("/desk/sign-in", name=reviewer.user.name, password=PASSWORD, next=target)
-    assert signed.status_code == 303 and signed.headers["Location"] == target
+    assert signed.status_code == 303
+    assert signed.headers["Location"] == target
     assert claim["text"] in text_of(desk.get(target))
 
 
-def test_next_never_leads_off_the_desk(app, engine, reviewer) -> None:  # noqa: ANN001
+def test_next_never_leads_off_the_desk(app, engine, reviewer) -> None:
     set_password(engine, reviewer.id)
     for target in ("https://evil.example/desk", "//evil.example/desk", "/api/v1/claims", "/desk\\@evil"):
         desk = Desk(app, reviewer.user.name)
@@ -137,12 +139,14 @@ def test_next_never_leads_off_the_desk(app, engine, reviewer) -> None:  # noqa: 
         assert response.headers["Location"] == "/desk", target
 
 
-def test_session_cookie_is_httponly_lax_and_kept_to_the_desk(make_app, engine, reviewer) -> None:  # noqa: ANN001
+def test_session_cookie_is_httponly_lax_and_kept_to_the_desk(make_app, engine, reviewer) -> None:
     set_password(engine, reviewer.id)
     desk = Desk(make_app(), reviewer.user.name)
     cookie = desk.sign_in().headers["Set-Cookie"]
     assert cookie.startswith("factdesk_desk=")
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/desk" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Path=/desk" in cookie
     assert "Secure" not in cookie
     # Served over https: behind a configured https base URL, or when the request itself is https.
     secure = Desk(make_app(base_url="https://factdesk.example"), reviewer.user.name)
@@ -151,7 +155,7 @@ def test_session_cookie_is_httponly_lax_and_kept_to_the_desk(make_app, engine, r
     assert "Secure" in over_https.get("/desk/sign-in", base_url="https://localhost").headers["Set-Cookie"]
 
 
-def test_wrong_name_or_password_says_neither(app, engine, reviewer) -> None:  # noqa: ANN001
+def test_wrong_name_or_password_says_neither(app, engine, reviewer) -> None:
     set_password(engine, reviewer.id)
     desk = Desk(app, reviewer.user.name)
     wrong_password = desk.sign_in(password="not the password at all")
@@ -165,7 +169,7 @@ def test_wrong_name_or_password_says_neither(app, engine, reviewer) -> None:  # 
     assert desk.get("/desk").status_code == 303  # still signed out
 
 
-def test_five_failures_in_a_minute_lock_the_account(app, engine, reviewer) -> None:  # noqa: ANN001
+def test_five_failures_in_a_minute_lock_the_account(app, engine, reviewer) -> None:
     set_password(engine, reviewer.id)
     desk = Desk(app, reviewer.user.name)
     for _ in range(4):
@@ -179,7 +183,8 @@ def test_five_failures_in_a_minute_lock_the_account(app, engine, reviewer) -> No
     assert 800 < int(fifth.headers["Retry-After"]) <= 900
     # The right password does not open a locked account, and says so.
     right = desk.sign_in()
-    assert right.status_code == 429 and message in text_of(right)
+    assert right.status_code == 429
+    assert message in text_of(right)
     assert desk.get("/desk").status_code == 303
     # Fifteen minutes later (the lock moved into the past), the right password works and resets it.
     with engine.begin() as conn:
@@ -191,7 +196,7 @@ def test_five_failures_in_a_minute_lock_the_account(app, engine, reviewer) -> No
     assert (row.failed_logins, row.locked_until) == (0, None)
 
 
-def test_failures_count_within_one_minute_only(db_session, make_user) -> None:  # noqa: ANN001
+def test_failures_count_within_one_minute_only(db_session, make_user) -> None:
     person = make_user("reviewer")
     now = [datetime(2026, 11, 19, 8, 0, tzinfo=UTC)]
     service = SignInService(db_session, clock=lambda: now[0])
@@ -223,21 +228,23 @@ def test_failures_count_within_one_minute_only(db_session, make_user) -> None:  
     db_session.rollback()
 
 
-def test_passwords_are_argon2id_hashes(db_session, make_user, monkeypatch) -> None:  # noqa: ANN001
+def test_passwords_are_argon2id_hashes(db_session, make_user, monkeypatch) -> None:
     monkeypatch.setattr(signin, "DEFAULT_HASHER", PasswordHasher())
     user = db_session.get(User, make_user("reviewer").id)
     SignInService(db_session).set_password(user, PASSWORD)
-    assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
+    assert user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash
     with pytest.raises(InvalidInputError, match="10 to 1024 characters"):
         SignInService(db_session).set_password(user, "short")
     db_session.rollback()
 
 
-def test_sign_out_and_password_change_end_the_session(app, engine, reviewer, signed_in) -> None:  # noqa: ANN001
+def test_sign_out_and_password_change_end_the_session(app, engine, reviewer, signed_in) -> None:
     desk = signed_in(reviewer)
     assert desk.get("/desk").status_code == 200
     out = desk.post("/desk/sign-out")
-    assert out.status_code == 303 and out.headers["Location"] == "/desk/sign-in"
+    assert out.status_code == 303
+    assert out.headers["Location"] == "/desk/sign-in"
     assert "You are signed out." in text_of(desk.get("/desk/sign-in"))
     assert desk.get("/desk").status_code == 303
     # A new password signs out every session that signed in with the old one.
@@ -247,19 +254,21 @@ def test_sign_out_and_password_change_end_the_session(app, engine, reviewer, sig
     assert desk.get("/desk").status_code == 303
 
 
-def test_users_add_password_comes_from_stdin_never_argv(app, database_url, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_users_add_password_comes_from_stdin_never_argv(app, database_url, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("FACTDESK_DATABASE_URL", database_url)
     monkeypatch.setenv("FACTDESK_DATA_DIR", str(tmp_path / "cli"))
     runner = CliRunner()
     add = ["users", "add", "ada", "--role", "reviewer", "--password"]
     added = runner.invoke(main, add, input=PASSWORD + "\n")
     assert added.exit_code == 0, added.output
-    assert "can sign in to the reviewer desk" in added.output and PASSWORD not in added.output
+    assert "can sign in to the reviewer desk" in added.output
+    assert PASSWORD not in added.output
     assert Desk(app, "ada").sign_in().status_code == 303
     in_argv = runner.invoke(main, ["users", "add", "bea", "--role", "reviewer", "--password", PASSWORD])
     assert in_argv.exit_code != 0
     short = runner.invoke(main, ["users", "add", "cy", "--role", "reviewer", "--password"], input="short\n")
-    assert short.exit_code != 0 and "10 to 1024 characters" in short.output
+    assert short.exit_code != 0
+    assert "10 to 1024 characters" in short.output
     changed = runner.invoke(main, ["users", "passwd", "ada"], input="a brand new passphrase\n")
     assert changed.exit_code == 0, changed.output
     assert Desk(app, "ada").sign_in().status_code == 401
@@ -269,7 +278,7 @@ def test_users_add_password_comes_from_stdin_never_argv(app, database_url, tmp_p
 # -- CSRF, headers, the API's own auth ----------------------------------------------------------
 
 
-def test_forms_without_the_csrf_token_are_refused(client, submitter, reviewer, signed_in, submit) -> None:  # noqa: ANN001
+def test_forms_without_the_csrf_token_are_refused(client, submitter, reviewer, signed_in, submit) -> None:
     claim = submit("Seoul co-sponsored the resolution.").get_json()
     desk = signed_in(reviewer)
     etag = desk.etag(claim["id"])
@@ -277,7 +286,8 @@ def test_forms_without_the_csrf_token_are_refused(client, submitter, reviewer, s
     for token in ("", "forged-" + desk.token[7:]):
         refused = desk.http.post(path, data={"csrf_token": token, "action": "start_research", "etag": etag})
         assert refused.status_code == 403
-        assert EXPIRED in text_of(refused) and "Reload the page" in text_of(refused)
+        assert EXPIRED in text_of(refused)
+        assert "Reload the page" in text_of(refused)
         assert f'href="/desk/claims/{claim["id"]}"' in refused.get_data(as_text=True)
     assert status_of(client, submitter, claim["id"]) == "submitted"
     # Sign-in and sign-out forms are protected too.
@@ -290,7 +300,7 @@ def test_forms_without_the_csrf_token_are_refused(client, submitter, reviewer, s
     assert desk.act(claim["id"], "start_research", etag).status_code == 303
 
 
-def test_the_api_never_accepts_the_desk_cookie(app, reviewer, signed_in, submit) -> None:  # noqa: ANN001
+def test_the_api_never_accepts_the_desk_cookie(app, reviewer, signed_in, submit) -> None:
     claim = submit("Seoul co-sponsored the resolution.").get_json()
     desk = signed_in(reviewer)
     cookie = desk.http.get_cookie("factdesk_desk", path="/desk")
@@ -303,16 +313,18 @@ def test_the_api_never_accepts_the_desk_cookie(app, reviewer, signed_in, submit)
     assert posted.status_code == 401
     # And the public badge, fetched by a signed-in browser, gains neither a cookie nor `Vary`.
     badge = desk.http.get(f"/badges/{claim['id']}.svg")
-    assert "Set-Cookie" not in badge.headers and "Vary" not in badge.headers
+    assert "Set-Cookie" not in badge.headers
+    assert "Vary" not in badge.headers
 
 
-def test_desk_pages_carry_the_public_pages_security_headers(client, reviewer, signed_in, submit) -> None:  # noqa: ANN001
+def test_desk_pages_carry_the_public_pages_security_headers(client, reviewer, signed_in, submit) -> None:
     claim = submit("Seoul co-sponsored the resolution.").get_json()
     desk = signed_in(reviewer)
     public = client.get("/c/clm_unknown")
     pages = [desk.get(p) for p in ("/desk", f"/desk/claims/{claim['id']}", "/desk/sources")]
     for response in [*pages, client.get("/desk/sign-in")]:
-        assert response.status_code == 200 and response.mimetype == "text/html"
+        assert response.status_code == 200
+        assert response.mimetype == "text/html"
         # The public pages' policy, except that forms post to the desk and nobody frames it.
         expected = public.headers["Content-Security-Policy"].replace(
             "form-action 'none'", "form-action 'self'"
@@ -325,10 +337,13 @@ def test_desk_pages_carry_the_public_pages_security_headers(client, reviewer, si
         page = response.get_data(as_text=True)
         # No external assets: every stylesheet, script and image comes from this service.
         assert not re.search(r'<(?:link|script|img)[^>]+(?:src|href)="(?:https?:)?//', page)
-        assert "<script" not in page and 'style="' not in page
+        assert "<script" not in page
+        assert 'style="' not in page
     missing = desk.get("/desk/claims/clm_missing")
-    assert missing.status_code == 404 and missing.mimetype == "text/html"
-    assert "No claim 'clm_missing'" in text_of(missing) and "Content-Security-Policy" in missing.headers
+    assert missing.status_code == 404
+    assert missing.mimetype == "text/html"
+    assert "No claim 'clm_missing'" in text_of(missing)
+    assert "Content-Security-Policy" in missing.headers
 
 
 class _Controls(HTMLParser):
@@ -347,7 +362,7 @@ class _Controls(HTMLParser):
             self.controls.append((tag, attributes))
 
 
-def test_every_control_has_a_label(client, act, desk, signed_in) -> None:  # noqa: ANN001
+def test_every_control_has_a_label(client, act, desk, signed_in) -> None:
     act(desk["alice"], "start_research")
     act(desk["alice"], "propose", rating="true", summary=SUMMARY)
     editor = signed_in(desk["editor"])  # in review, an editor sees approve, request changes and dismiss
@@ -369,7 +384,7 @@ def test_every_control_has_a_label(client, act, desk, signed_in) -> None:  # noq
 # -- the queue ----------------------------------------------------------------------------------
 
 
-def test_queue_counts_filters_search_and_pages(client, engine, submit, reviewer, signed_in) -> None:  # noqa: ANN001
+def test_queue_counts_filters_search_and_pages(client, engine, submit, reviewer, signed_in) -> None:
     ids = {}
     for text, tags in (
         ("South Korea co-sponsored the resolution.", ["un", "south-korea"]),
@@ -388,12 +403,15 @@ def test_queue_counts_filters_search_and_pages(client, engine, submit, reviewer,
     def listed(query: str = "") -> list[str]:
         page = desk.get("/desk" + query)
         assert page.status_code == 200, query
-        return [i for i in re.findall(r'href="/desk/claims/(clm_\w+)"', page.get_data(as_text=True))]
+        return list(re.findall(r'href="/desk/claims/(clm_\w+)"', page.get_data(as_text=True)))
 
     everything = listed()
     assert everything == [ids["Presi"], ids["The U"], ids["41 U."], ids["South"]]  # newest first
     page = text_of(desk.get("/desk"))
-    assert "All 4" in page and "Submitted 2" in page and "Researching 1" in page and "Published 1" in page
+    assert "All 4" in page
+    assert "Submitted 2" in page
+    assert "Researching 1" in page
+    assert "Published 1" in page
     assert "Assigned to me 1" in page
     assert listed("?status=researching") == [ids["41 U."]]
     assert listed("?mine=1") == [ids["41 U."]]
@@ -407,20 +425,22 @@ def test_queue_counts_filters_search_and_pages(client, engine, submit, reviewer,
     older = re.search(r'href="([^"]+)" rel="next"', first.get_data(as_text=True)).group(1)
     assert listed(html.unescape(older).removeprefix("/desk")) == everything[3:]
     bad = desk.get("/desk?status=nonsense&cursor=garbage")
-    assert bad.status_code == 400 and "Must be one of" in text_of(bad)
+    assert bad.status_code == 400
+    assert "Must be one of" in text_of(bad)
 
 
 # -- the claim page and its forms ---------------------------------------------------------------
 
 
-def forms_on(page) -> set[str]:  # noqa: ANN001
+def forms_on(page) -> set[str]:
     return set(re.findall(r'id="act-(\w+)"', page.get_data(as_text=True)))
 
 
-def test_the_forms_are_what_the_workflow_allows_the_user_now(client, desk, signed_in) -> None:  # noqa: ANN001
+def test_the_forms_are_what_the_workflow_allows_the_user_now(client, desk, signed_in) -> None:
     claim = f"/desk/claims/{desk['claim_id']}"
     submitter_page = signed_in(desk["submitter"]).get(claim)
-    assert forms_on(submitter_page) == set() and 'id="cite"' not in submitter_page.get_data(as_text=True)
+    assert forms_on(submitter_page) == set()
+    assert 'id="cite"' not in submitter_page.get_data(as_text=True)
     assert "The workflow allows a submitter no action" in text_of(submitter_page)
     # A submitter who posts the citation or re-capture form anyway is refused by the same rule as
     # in the API (the services check it), and nothing changes.
@@ -429,9 +449,11 @@ def test_the_forms_are_what_the_workflow_allows_the_user_now(client, desk, signe
     cited = submitter.post(
         f"{claim}/citations", source_id=desk["source_id"], relation="supports", exact="Seoul"
     )
-    assert cited.status_code == 403 and "This needs the reviewer role; you are a submitter." in text_of(cited)
+    assert cited.status_code == 403
+    assert "This needs the reviewer role; you are a submitter." in text_of(cited)
     recapture = submitter.post(f"/desk/sources/{desk['source_id']}/captures")
-    assert recapture.status_code == 403 and "This needs the reviewer role" in text_of(recapture)
+    assert recapture.status_code == 403
+    assert "This needs the reviewer role" in text_of(recapture)
     reviewer_page = signed_in(desk["alice"]).get(claim)
     stored = client.get(f"/api/v1/claims/{desk['claim_id']}", headers=desk["alice"].headers).get_json()
     assert len(stored["citations"]) == 1
@@ -440,17 +462,19 @@ def test_the_forms_are_what_the_workflow_allows_the_user_now(client, desk, signe
     assert forms_on(signed_in(desk["editor"]).get(claim)) == {"start_research", "dismiss"}
 
 
-def test_a_claim_worked_from_research_to_a_corrected_verdict(client, desk, signed_in) -> None:  # noqa: ANN001
+def test_a_claim_worked_from_research_to_a_corrected_verdict(client, desk, signed_in) -> None:
     claim_id = desk["claim_id"]
     alice, bob, editor = signed_in(desk["alice"]), signed_in(desk["bob"]), signed_in(desk["editor"])
     page = alice.get(f"/desk/claims/{claim_id}")
     shown = text_of(page)
-    assert "Seoul co-sponsored the resolution." in shown and "Quote found in the archived text" in shown
+    assert "Seoul co-sponsored the resolution." in shown
+    assert "Quote found in the archived text" in shown
     assert "<mark>has participated as a co-sponsor of this resolution</mark>" in page.get_data(as_text=True)
     assert "Hash chain intact" in shown
 
     started = alice.act(claim_id, "start_research")
-    assert started.status_code == 303 and started.headers["Location"] == f"/desk/claims/{claim_id}"
+    assert started.status_code == 303
+    assert started.headers["Location"] == f"/desk/claims/{claim_id}"
     after = text_of(alice.get(f"/desk/claims/{claim_id}"))
     assert "Start research: done. The claim is now researching." in after
     assert forms_on(alice.get(f"/desk/claims/{claim_id}")) == {"propose"}
@@ -461,7 +485,8 @@ def test_a_claim_worked_from_research_to_a_corrected_verdict(client, desk, signe
     body = short.get_data(as_text=True)
     propose_form = body[body.index('id="act-propose"') :]
     assert "Length must be between 20 and 2000." in propose_form[: propose_form.index("</form>")]
-    assert 'aria-invalid="true"' in propose_form and ">Too short.</textarea>" in propose_form
+    assert 'aria-invalid="true"' in propose_form
+    assert ">Too short.</textarea>" in propose_form
     assert status_of(client, desk["alice"], claim_id) == "researching"
 
     assert alice.act(claim_id, "propose", rating="true", summary=SUMMARY).status_code == 303
@@ -472,12 +497,14 @@ def test_a_claim_worked_from_research_to_a_corrected_verdict(client, desk, signe
     assert status_of(client, desk["alice"], claim_id) == "in_review"
 
     no_note = bob.act(claim_id, "request_changes")
-    assert no_note.status_code == 422 and "Required for this action." in text_of(no_note)
+    assert no_note.status_code == 422
+    assert "Required for this action." in text_of(no_note)
     assert bob.act(claim_id, "request_changes", note="Cite the U.N. sponsor list too.").status_code == 303
     assert alice.act(claim_id, "propose", rating="mostly_true", summary=SUMMARY).status_code == 303
     assert bob.act(claim_id, "approve").status_code == 303
     published = text_of(bob.get(f"/desk/claims/{claim_id}"))
-    assert "Published: Mostly true (version 1)" in published and "Public page" in published
+    assert "Published: Mostly true (version 1)" in published
+    assert "Public page" in published
     assert client.get(f"/c/{claim_id}").status_code == 200
 
     # Editors correct; the approval that publishes the correction needs a note for readers.
@@ -486,16 +513,19 @@ def test_a_claim_worked_from_research_to_a_corrected_verdict(client, desk, signe
     assert editor.act(claim_id, "correct", note="The rating overstated the evidence.").status_code == 303
     assert alice.act(claim_id, "propose", rating="true", summary=SUMMARY).status_code == 303
     missing_note = bob.act(claim_id, "approve")
-    assert missing_note.status_code == 422 and "say what changed, for readers" in text_of(missing_note)
+    assert missing_note.status_code == 422
+    assert "say what changed, for readers" in text_of(missing_note)
     fixed = bob.act(claim_id, "approve", correction_note="Rated true: the statement is the primary source.")
     assert fixed.status_code == 303
     final = text_of(bob.get(f"/desk/claims/{claim_id}"))
-    assert "Published: True (version 2)" in final and "Correction: Rated true" in final
+    assert "Published: True (version 2)" in final
+    assert "Correction: Rated true" in final
     events = client.get(f"/api/v1/claims/{claim_id}/history", headers=desk["bob"].headers).get_json()
-    assert events["chain_intact"] and [e["action"] for e in events["items"]][-2:] == ["propose", "approve"]
+    assert events["chain_intact"]
+    assert [e["action"] for e in events["items"]][-2:] == ["propose", "approve"]
 
 
-def test_a_stale_form_shows_the_fresh_state_and_changes_nothing(client, desk, signed_in) -> None:  # noqa: ANN001
+def test_a_stale_form_shows_the_fresh_state_and_changes_nothing(client, desk, signed_in) -> None:
     claim_id = desk["claim_id"]
     alice = signed_in(desk["alice"])
     seen = alice.etag(claim_id)  # alice opens the page …
@@ -507,7 +537,8 @@ def test_a_stale_form_shows_the_fresh_state_and_changes_nothing(client, desk, si
         "Someone else changed this claim while you were looking at it: here is the current state; "
         "check it and act again." in page
     )
-    assert "researching" in page and f"Assigned to {desk['bob'].user.name}." in page
+    assert "researching" in page
+    assert f"Assigned to {desk['bob'].user.name}." in page
     assert forms_on(response) == {"propose"}  # the fresh state's forms, with the fresh version
     fresh = client.get(f"/api/v1/claims/{claim_id}", headers=desk["bob"].headers).get_json()
     assert f'name="etag" value="{escape(fresh["etag"])}"' in response.get_data(as_text=True)
@@ -516,7 +547,7 @@ def test_a_stale_form_shows_the_fresh_state_and_changes_nothing(client, desk, si
     assert [e["action"] for e in history["items"]].count("start_research") == 1
 
 
-def test_transitions_refused_by_status_name_what_is_allowed(client, desk, signed_in) -> None:  # noqa: ANN001
+def test_transitions_refused_by_status_name_what_is_allowed(client, desk, signed_in) -> None:
     alice = signed_in(desk["alice"])
     response = alice.act(desk["claim_id"], "approve")  # a hand-made form: approve on a submitted claim
     assert response.status_code == 409
@@ -524,7 +555,7 @@ def test_transitions_refused_by_status_name_what_is_allowed(client, desk, signed
     assert status_of(client, desk["alice"], desk["claim_id"]) == "submitted"
 
 
-def test_dismiss_as_duplicate_and_reopen(client, desk, signed_in, submit) -> None:  # noqa: ANN001
+def test_dismiss_as_duplicate_and_reopen(client, desk, signed_in, submit) -> None:
     kept = submit("South Korea co-sponsored the resolution.", person=desk["submitter"]).get_json()
     editor = signed_in(desk["editor"])
     claim_id = desk["claim_id"]
@@ -533,22 +564,25 @@ def test_dismiss_as_duplicate_and_reopen(client, desk, signed_in, submit) -> Non
     assert "Required when the reason is `duplicate`." in text_of(without_target)
     assert editor.act(claim_id, "dismiss", reason="duplicate", duplicate_of=kept["id"]).status_code == 303
     page = text_of(editor.get(f"/desk/claims/{claim_id}"))
-    assert "dismissed" in page and f"duplicate of {kept['id']}" in page
+    assert "dismissed" in page
+    assert f"duplicate of {kept['id']}" in page
     assert forms_on(editor.get(f"/desk/claims/{claim_id}")) == {"reopen"}
     assert editor.act(claim_id, "reopen", note="Not the same claim after all.").status_code == 303
     assert status_of(client, desk["editor"], claim_id) == "submitted"
 
 
-def test_citing_a_new_url_and_a_known_source(client, desk, signed_in, httpserver) -> None:  # noqa: ANN001
+def test_citing_a_new_url_and_a_known_source(client, desk, signed_in, httpserver) -> None:
     httpserver.expect_request("/release").respond_with_data(DOC, content_type="text/plain")
     url = httpserver.url_for("/release")
     alice = signed_in(desk["alice"])
     claim_id = desk["claim_id"]
     path = f"/desk/claims/{claim_id}/citations"
     neither = alice.post(path, relation="supports", exact="anything")
-    assert neither.status_code == 422 and "Give either source_id or url." in text_of(neither)
+    assert neither.status_code == 422
+    assert "Give either source_id or url." in text_of(neither)
     no_quote = alice.post(path, relation="supports", url=url)
-    assert no_quote.status_code == 422 and 'id="cite-exact-error"' in no_quote.get_data(as_text=True)
+    assert no_quote.status_code == 422
+    assert 'id="cite-exact-error"' in no_quote.get_data(as_text=True)
 
     quote = "substantially improving the human rights"
     cited = alice.post(path, url=url, relation="supports", exact=quote, locator="para. 2")
@@ -561,20 +595,23 @@ def test_citing_a_new_url_and_a_known_source(client, desk, signed_in, httpserver
     known = alice.post(path, source_id=desk["source_id"], relation="context", exact=missing)
     assert known.status_code == 303
     shown = text_of(alice.get(f"/desk/claims/{claim_id}"))
-    assert "Quote not found in the archived text" in shown and missing in shown
+    assert "Quote not found in the archived text" in shown
+    assert missing in shown
     claim = client.get(f"/api/v1/claims/{claim_id}", headers=desk["alice"].headers).get_json()
     assert [c["anchor"]["status"] for c in claim["citations"]] == ["found", "found", "not_found"]
 
     # A submitter may read but not cite; nobody cites on a dismissed claim.
     submitter = signed_in(desk["submitter"])
     refused = submitter.post(path, source_id=desk["source_id"], relation="supports", exact="co-sponsor")
-    assert refused.status_code == 403 and "This needs the reviewer role" in text_of(refused)
+    assert refused.status_code == 403
+    assert "This needs the reviewer role" in text_of(refused)
     Act(client, claim_id)(desk["editor"], "dismiss", reason="opinion")
     frozen = alice.post(path, source_id=desk["source_id"], relation="supports", exact="co-sponsor")
-    assert frozen.status_code == 409 and "A dismissed claim's citations cannot change." in text_of(frozen)
+    assert frozen.status_code == 409
+    assert "A dismissed claim's citations cannot change." in text_of(frozen)
 
 
-def test_source_page_shows_captures_text_and_recaptures(client, desk, signed_in, httpserver) -> None:  # noqa: ANN001
+def test_source_page_shows_captures_text_and_recaptures(client, desk, signed_in, httpserver) -> None:
     httpserver.expect_request("/release").respond_with_data(DOC, content_type="text/plain")
     alice = signed_in(desk["alice"])
     url = httpserver.url_for("/release")
@@ -585,14 +622,18 @@ def test_source_page_shows_captures_text_and_recaptures(client, desk, signed_in,
     source_id = claim["citations"][1]["source_id"]
     page = alice.get(f"/desk/sources/{source_id}")
     shown = text_of(page)
-    assert page.status_code == 200 and url in shown and "Captures 1" in shown
+    assert page.status_code == 200
+    assert url in shown
+    assert "Captures 1" in shown
     assert "has participated as a co-sponsor of this resolution" in shown  # the extracted text
     assert "Seoul co-sponsored the resolution." in shown  # the claims citing it
     snapshot_id = re.search(r"/snapshots/(snp_\w+)/content", page.get_data(as_text=True)).group(1)
     with alice.http.get(f"/desk/sources/{source_id}/snapshots/{snapshot_id}/content") as content:
-        assert content.data == DOC.encode() and content.headers["Content-Security-Policy"] == "sandbox"
+        assert content.data == DOC.encode()
+        assert content.headers["Content-Security-Policy"] == "sandbox"
     text = alice.get(f"/desk/sources/{source_id}/snapshots/{snapshot_id}/text")
-    assert "co-sponsor" in text.get_data(as_text=True) and text.mimetype == "text/plain"
+    assert "co-sponsor" in text.get_data(as_text=True)
+    assert text.mimetype == "text/plain"
 
     again = alice.post(f"/desk/sources/{source_id}/captures")
     assert again.status_code == 303
@@ -604,19 +645,21 @@ def test_source_page_shows_captures_text_and_recaptures(client, desk, signed_in,
     assert signed_in(desk["submitter"]).post(f"/desk/sources/{source_id}/captures").status_code == 403
     assert alice.get("/desk/sources/src_missing").status_code == 404
     listing = text_of(alice.get("/desk/sources"))
-    assert url in listing and "statement.txt" in listing
+    assert url in listing
+    assert "statement.txt" in listing
 
 
 # -- the secret key -----------------------------------------------------------------------------
 
 
-def test_a_secret_key_is_made_once_and_shared_by_every_worker(database_url, tmp_path, engine) -> None:  # noqa: ANN001
+def test_a_secret_key_is_made_once_and_shared_by_every_worker(database_url, tmp_path, engine) -> None:
     data_dir = tmp_path / "shared"
     first = create_app({"database_url": database_url, "data_dir": str(data_dir)})
     second = create_app({"database_url": database_url, "data_dir": str(data_dir)})
     key_file = data_dir / "secret_key"
     assert first.secret_key == second.secret_key == key_file.read_text().strip()
-    assert len(first.secret_key) >= 64 and stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert len(first.secret_key) >= 64
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     configured = create_app({"database_url": database_url, "data_dir": str(data_dir), "secret_key": "x" * 40})
     assert configured.secret_key == "x" * 40
     for app in (first, second, configured):

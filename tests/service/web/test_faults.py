@@ -1,6 +1,7 @@
 """Faults: the database connection cut turns into 503 problem+json and heals by itself when it comes
 back; Redis unreachable leaves badges, pages and probes serving and rate limits fall back."""
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -46,17 +47,15 @@ class TcpProxy:
         with self._lock:
             sockets, self._sockets = self._sockets, []
         for sock in sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)  # wakes the pumps blocked in recv
-            except OSError:
-                pass
         threads, self._threads = self._threads, []
         for thread in threads:
             thread.join(timeout=5)
         for sock in [*sockets, *([listener] if listener else [])]:
             sock.close()
 
-    def _spawn(self, target, *args: object) -> None:  # noqa: ANN001
+    def _spawn(self, target, *args: object) -> None:
         thread = threading.Thread(target=target, args=args, daemon=True)
         self._threads.append(thread)
         thread.start()
@@ -88,13 +87,11 @@ class TcpProxy:
                 sink.sendall(data)
         except OSError:
             pass
-        try:
+        with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)  # pass the end of the stream on
-        except OSError:
-            pass
 
 
-def assert_unavailable(response) -> None:  # noqa: ANN001
+def assert_unavailable(response) -> None:
     assert response.status_code == 503, response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
     assert int(response.headers["Retry-After"]) > 0
@@ -106,7 +103,7 @@ def assert_unavailable(response) -> None:  # noqa: ANN001
     reason="needs PostgreSQL (FACTDESK_TEST_DATABASE_URL): SQLite is a file this process opens, with no "
     "connection to cut, and the tests run as root, which file permissions do not stop",
 )
-def test_a_cut_database_connection_is_503_and_heals_by_itself(make_app, make_user) -> None:  # noqa: ANN001
+def test_a_cut_database_connection_is_503_and_heals_by_itself(make_app, make_user) -> None:
     url = make_url(TEST_DATABASE_URL)
     proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
     proxy.start()
@@ -132,7 +129,7 @@ def test_a_cut_database_connection_is_503_and_heals_by_itself(make_app, make_use
         proxy.stop()
 
 
-def test_redis_unreachable_keeps_badges_pages_and_probes_serving(make_app, desk, act) -> None:  # noqa: ANN001
+def test_redis_unreachable_keeps_badges_pages_and_probes_serving(make_app, desk, act) -> None:
     publish(act, desk)  # through the default app; the database is the same
     claim_id, submitter = desk["claim_id"], desk["submitter"]
     app = make_app(
@@ -143,15 +140,19 @@ def test_redis_unreachable_keeps_badges_pages_and_probes_serving(make_app, desk,
     client = app.test_client()
 
     badge = client.get(f"/badges/{claim_id}.svg")
-    assert badge.status_code == 200 and badge.mimetype == "image/svg+xml"
+    assert badge.status_code == 200
+    assert badge.mimetype == "image/svg+xml"
     unknown = client.get("/badges/clm_not_here.svg")
-    assert unknown.status_code == 404 and unknown.mimetype == "image/svg+xml"
+    assert unknown.status_code == 404
+    assert unknown.mimetype == "image/svg+xml"
     assert client.get(f"/c/{claim_id}").status_code == 200
     assert client.get("/claimreview.json").status_code == 200
-    assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
     # The queue depth cannot be read, so it is left out; the rest of /metrics answers.
     scraped = client.get("/metrics")
-    assert scraped.status_code == 200 and b"factdesk_http_requests_total" in scraped.data
+    assert scraped.status_code == 200
+    assert b"factdesk_http_requests_total" in scraped.data
     assert b"factdesk_job_queue_depth" not in scraped.data
     # Rate limits fall back to this process's memory: still enforced, never a 500.
     for text in ("A claim while Redis is away.", "Another claim."):
@@ -159,11 +160,12 @@ def test_redis_unreachable_keeps_badges_pages_and_probes_serving(make_app, desk,
             client.post("/api/v1/claims", json={"text": text}, headers=submitter.headers).status_code == 201
         )
     third = client.post("/api/v1/claims", json={"text": "One too many."}, headers=submitter.headers)
-    assert third.status_code == 429 and third.mimetype == "application/problem+json"
+    assert third.status_code == 429
+    assert third.mimetype == "application/problem+json"
 
 
 @pytest.fixture
-def redis_server(tmp_path) -> Iterator:  # noqa: ANN001
+def redis_server(tmp_path) -> Iterator:
     """`start()` / `stop()` a private redis-server on a free loopback port (no persistence)."""
     binary = shutil.which("redis-server")
     if binary is None:
@@ -196,7 +198,7 @@ def redis_server(tmp_path) -> Iterator:  # noqa: ANN001
                 process.wait(timeout=10)
 
         @staticmethod
-        def keys() -> list[bytes]:
+        def stored_keys() -> list[bytes]:
             with redis.Redis.from_url(Server.url) as client:
                 return client.keys("*")
 
@@ -204,19 +206,19 @@ def redis_server(tmp_path) -> Iterator:  # noqa: ANN001
     Server.stop()
 
 
-def test_limits_are_shared_through_redis_and_survive_its_restart(make_app, make_user, redis_server) -> None:  # noqa: ANN001
+def test_limits_are_shared_through_redis_and_survive_its_restart(make_app, make_user, redis_server) -> None:
     redis_server.start()
     settings = {"redis_url": redis_server.url, "rate_limit_writes": "3/minute"}
     web1, web2 = make_app(**settings).test_client(), make_app(**settings).test_client()
     alice = make_user("submitter")
 
-    def write(client, text: str) -> int:  # noqa: ANN001
+    def write(client, text: str) -> int:
         return client.post("/api/v1/claims", json={"text": text}, headers=alice.headers).status_code
 
     # Two workers (two apps here), one budget: the counts live in Redis.
     assert [write(web1, "One."), write(web2, "Two."), write(web1, "Three.")] == [201, 201, 201]
     assert write(web2, "Four.") == 429
-    assert any(b"api-writes" in key for key in redis_server.keys())
+    assert any(b"api-writes" in key for key in redis_server.stored_keys())
 
     redis_server.stop()
     assert web1.get("/badges/clm_not_here.svg").status_code == 404  # badges do not notice
@@ -224,7 +226,7 @@ def test_limits_are_shared_through_redis_and_survive_its_restart(make_app, make_
 
     redis_server.start()  # empty again (no persistence): the limiter finds it within seconds
     deadline = time.monotonic() + 5
-    while not redis_server.keys():
+    while not redis_server.stored_keys():
         assert time.monotonic() < deadline, "the limiter did not return to Redis"
         assert web1.get("/badges/clm_not_here.svg").status_code == 404
         time.sleep(0.2)

@@ -15,11 +15,11 @@ BODY = {
 }
 
 
-def post(client, person, key: str, body: dict = BODY):  # noqa: ANN001, ANN201
+def post(client, person, key: str, body: dict = BODY):
     return client.post("/api/v1/claims", json=body, headers={**person.headers, "Idempotency-Key": key})
 
 
-def test_retry_replays_the_first_response(client, submitter) -> None:  # noqa: ANN001
+def test_retry_replays_the_first_response(client, submitter) -> None:
     first = post(client, submitter, "key-1")
     again = post(client, submitter, "key-1")
     assert first.status_code == again.status_code == 201
@@ -32,7 +32,7 @@ def test_retry_replays_the_first_response(client, submitter) -> None:  # noqa: A
     assert post(client, submitter, "key-2").status_code == 200
 
 
-def test_same_key_other_body_is_422(client, submitter) -> None:  # noqa: ANN001
+def test_same_key_other_body_is_422(client, submitter) -> None:
     post(client, submitter, "key-1")
     response = post(client, submitter, "key-1", {"text": "Something else entirely"})
     assert response.status_code == 422
@@ -41,7 +41,7 @@ def test_same_key_other_body_is_422(client, submitter) -> None:  # noqa: ANN001
     assert [c["text"] for c in items] == [BODY["text"]]
 
 
-def test_body_equal_as_json_counts_as_the_same(client, submitter) -> None:  # noqa: ANN001
+def test_body_equal_as_json_counts_as_the_same(client, submitter) -> None:
     post(client, submitter, "key-1")
     reordered = json.dumps(dict(reversed(list(BODY.items()))), indent=2)
     assert reordered.index("appearance") < reordered.index("text")
@@ -50,11 +50,12 @@ def test_body_equal_as_json_counts_as_the_same(client, submitter) -> None:  # no
         data=reordered,
         headers={**submitter.headers, "Idempotency-Key": "key-1", "Content-Type": "application/json"},
     )
-    assert response.status_code == 201 and response.headers["Idempotent-Replayed"] == "true"
+    assert response.status_code == 201
+    assert response.headers["Idempotent-Replayed"] == "true"
 
 
-def test_key_in_flight_is_409(client, submitter, engine) -> None:  # noqa: ANN001
-    from service.web.idempotency import _request_hash  # noqa: F401 - same hashing as the service
+def test_key_in_flight_is_409(client, submitter, engine) -> None:
+    from service.web.idempotency import _request_hash
 
     with client.application.test_request_context("/api/v1/claims", method="POST", json=BODY):
         digest = _request_hash()
@@ -67,7 +68,7 @@ def test_key_in_flight_is_409(client, submitter, engine) -> None:  # noqa: ANN00
     assert client.get("/api/v1/claims", headers=submitter.headers).get_json()["items"] == []
 
 
-def test_abandoned_key_is_taken_over(client, submitter, engine) -> None:  # noqa: ANN001
+def test_abandoned_key_is_taken_over(client, submitter, engine) -> None:
     with Session(engine) as session:  # a worker died mid-request long ago
         session.add(
             IdempotencyRecord(
@@ -81,24 +82,25 @@ def test_abandoned_key_is_taken_over(client, submitter, engine) -> None:  # noqa
     assert post(client, submitter, "dead").status_code == 201
 
 
-def test_keys_belong_to_their_user(client, make_user) -> None:  # noqa: ANN001
+def test_keys_belong_to_their_user(client, make_user) -> None:
     alice, bob = make_user("submitter"), make_user("submitter")
     assert post(client, alice, "shared").status_code == 201
     response = post(client, bob, "shared")
-    assert response.status_code == 200 and "Idempotent-Replayed" not in response.headers
+    assert response.status_code == 200
+    assert "Idempotent-Replayed" not in response.headers
 
 
-def test_failed_request_releases_the_key(client, submitter) -> None:  # noqa: ANN001
+def test_failed_request_releases_the_key(client, submitter) -> None:
     assert post(client, submitter, "fix-me", {"text": "no"}).status_code == 422
     assert post(client, submitter, "fix-me").status_code == 201
 
 
-def test_overlong_key_is_400(client, submitter) -> None:  # noqa: ANN001
+def test_overlong_key_is_400(client, submitter) -> None:
     assert post(client, submitter, "k" * 256).status_code == 400
     assert post(client, submitter, "k" * 255).status_code == 201
 
 
-def test_concurrent_requests_with_one_key_do_the_work_once(app, submitter) -> None:  # noqa: ANN001
+def test_concurrent_requests_with_one_key_do_the_work_once(app, submitter) -> None:
     def send(_: int) -> tuple[int, bool, dict]:
         response = post(app.test_client(), submitter, "race")
         return response.status_code, "Idempotent-Replayed" in response.headers, response.get_json()
@@ -114,4 +116,5 @@ def test_concurrent_requests_with_one_key_do_the_work_once(app, submitter) -> No
             or (status, replayed) == originals[0][:2]
         )
     items = app.test_client().get("/api/v1/claims", headers=submitter.headers).get_json()["items"]
-    assert len(items) == 1 and len(items[0]["appearances"]) == 1
+    assert len(items) == 1
+    assert len(items[0]["appearances"]) == 1

@@ -17,26 +17,28 @@ from tests.conftest import Act, publish
 EVENTS = ["claim.published", "claim.corrected", "claim.source_changed"]
 
 
-def create(client, admin, url: str, events: list[str] = EVENTS):  # noqa: ANN001, ANN201
+def create(client, admin, url: str, events: list[str] = EVENTS):
     return client.post("/api/v1/webhooks", json={"url": url, "events": events}, headers=admin.headers)
 
 
 @pytest.fixture
-def admin(make_user):  # noqa: ANN001, ANN201
+def admin(make_user):
     return make_user("admin")
 
 
-def received(httpserver) -> list[tuple[dict, bytes]]:  # noqa: ANN001
+def received(httpserver) -> list[tuple[dict, bytes]]:
     return [(dict(request.headers), request.get_data()) for request, _ in httpserver.log]
 
 
-def test_create_shows_the_secret_once_and_checks_the_url(client, admin, make_user, httpserver) -> None:  # noqa: ANN001
+def test_create_shows_the_secret_once_and_checks_the_url(client, admin, make_user, httpserver) -> None:
     response = create(client, admin, httpserver.url_for("/hook"))
     assert response.status_code == 201
     body = response.get_json()
-    assert body["id"].startswith("whk_") and body["secret"].startswith("whsec_")
+    assert body["id"].startswith("whk_")
+    assert body["secret"].startswith("whsec_")
     listed = client.get("/api/v1/webhooks", headers=admin.headers).get_json()["items"]
-    assert [w["id"] for w in listed] == [body["id"]] and "secret" not in listed[0]
+    assert [w["id"] for w in listed] == [body["id"]]
+    assert "secret" not in listed[0]
     assert "secret" not in client.get(f"/api/v1/webhooks/{body['id']}", headers=admin.headers).get_json()
     assert create(client, make_user("editor"), httpserver.url_for("/hook")).status_code == 403
     assert create(client, admin, httpserver.url_for("/hook"), ["claim.deleted"]).status_code == 422
@@ -53,13 +55,14 @@ def test_create_shows_the_secret_once_and_checks_the_url(client, admin, make_use
         "http://example.com:8080/",
     ],
 )
-def test_targets_obey_the_capture_address_rule(make_app, make_user, url: str) -> None:  # noqa: ANN001
+def test_targets_obey_the_capture_address_rule(make_app, make_user, url: str) -> None:
     app = make_app(fetch_allowed_networks=())
     response = create(app.test_client(), make_user("admin"), url)
-    assert response.status_code == 422 and "url" in response.get_json()["errors"]
+    assert response.status_code == 422
+    assert "url" in response.get_json()["errors"]
 
 
-def test_a_published_verdict_is_delivered_signed(client, admin, act, desk, httpserver) -> None:  # noqa: ANN001
+def test_a_published_verdict_is_delivered_signed(client, admin, act, desk, httpserver) -> None:
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     secret = create(client, admin, httpserver.url_for("/hook")).get_json()["secret"]
     publish(act, desk, "false")
@@ -67,12 +70,15 @@ def test_a_published_verdict_is_delivered_signed(client, admin, act, desk, https
     payload = Verifier(secret).verify(body, {k.lower(): v for k, v in headers.items()})
     assert payload["type"] == "claim.published"
     data = payload["data"]
-    assert data["claim_id"] == desk["claim_id"] and data["rating"] == "false" and data["verdict_version"] == 1
-    assert data["page_url"].endswith(f"/c/{desk['claim_id']}") and data["badge_url"].endswith(".svg")
+    assert data["claim_id"] == desk["claim_id"]
+    assert data["rating"] == "false"
+    assert data["verdict_version"] == 1
+    assert data["page_url"].endswith(f"/c/{desk['claim_id']}")
+    assert data["badge_url"].endswith(".svg")
     assert headers["Webhook-Id"].startswith("dlv_")
 
 
-def test_a_correction_is_its_own_event(client, admin, act, desk, httpserver) -> None:  # noqa: ANN001
+def test_a_correction_is_its_own_event(client, admin, act, desk, httpserver) -> None:
     httpserver.expect_request("/hook").respond_with_data("ok")
     create(client, admin, httpserver.url_for("/hook"), ["claim.corrected"])
     publish(act, desk, "true")
@@ -81,10 +87,11 @@ def test_a_correction_is_its_own_event(client, admin, act, desk, httpserver) -> 
     act(desk["alice"], "propose", rating="mixed", summary="A revised summary that is long enough.")
     act(desk["bob"], "approve", correction_note="Revised after new facts.")
     [(_, body)] = received(httpserver)
-    assert json.loads(body)["type"] == "claim.corrected" and json.loads(body)["data"]["verdict_version"] == 2
+    assert json.loads(body)["type"] == "claim.corrected"
+    assert json.loads(body)["data"]["verdict_version"] == 2
 
 
-def deliveries_of(client, admin, webhook_id: str) -> list[dict]:  # noqa: ANN001
+def deliveries_of(client, admin, webhook_id: str) -> list[dict]:
     return client.get(f"/api/v1/webhooks/{webhook_id}/deliveries", headers=admin.headers).get_json()["items"]
 
 
@@ -92,18 +99,20 @@ class Clock:
     def __init__(self) -> None:
         self.now = utcnow()
 
-    def __call__(self):  # noqa: ANN204
+    def __call__(self):
         return self.now
 
 
 def test_failures_retry_on_the_schedule_then_give_up(
     app, client, admin, act, desk, httpserver, engine
-) -> None:  # noqa: ANN001
+) -> None:
     httpserver.expect_request("/hook").respond_with_data("down", status=500)
     hook = create(client, admin, httpserver.url_for("/hook")).get_json()
     publish(act, desk)
     [first] = deliveries_of(client, admin, hook["id"])
-    assert first["state"] == "pending" and first["attempts"] == 1 and first["last_status_code"] == 500
+    assert first["state"] == "pending"
+    assert first["attempts"] == 1
+    assert first["last_status_code"] == 500
     clock = Clock()
     settings = app.extensions["factdesk.settings"]
     waits = []
@@ -120,16 +129,18 @@ def test_failures_retry_on_the_schedule_then_give_up(
             assert outcome.sent
             if delivery.next_attempt_at:
                 waits.append(delivery.next_attempt_at - clock.now)
-    assert delivery.state == "failed" and delivery.attempts == len(RETRY_DELAYS) + 1
+    assert delivery.state == "failed"
+    assert delivery.attempts == len(RETRY_DELAYS) + 1
     assert [round(w.total_seconds()) for w in waits[1:]] == [
         round(d.total_seconds()) for d in RETRY_DELAYS[1:]
     ]
     assert 4 <= waits[0].total_seconds() <= 6  # the first retry, with jitter, after ~5 s
     log = deliveries_of(client, admin, hook["id"])[0]
-    assert len(log["attempt_log"]) == len(RETRY_DELAYS) + 1 and log["state"] == "failed"
+    assert len(log["attempt_log"]) == len(RETRY_DELAYS) + 1
+    assert log["state"] == "failed"
 
 
-def test_retry_after_is_honoured(app, client, admin, act, desk, httpserver, engine) -> None:  # noqa: ANN001
+def test_retry_after_is_honoured(app, client, admin, act, desk, httpserver, engine) -> None:
     httpserver.expect_request("/hook").respond_with_response(
         WResponse("busy", status=503, headers={"Retry-After": "120"})
     )
@@ -141,12 +152,13 @@ def test_retry_after_is_honoured(app, client, admin, act, desk, httpserver, engi
         assert (row.next_attempt_at - row.created_at).total_seconds() >= 119
 
 
-def test_410_disables_the_endpoint(client, admin, act, desk, httpserver, submit) -> None:  # noqa: ANN001
+def test_410_disables_the_endpoint(client, admin, act, desk, httpserver, submit) -> None:
     httpserver.expect_request("/hook").respond_with_data("gone", status=410)
     hook = create(client, admin, httpserver.url_for("/hook")).get_json()
     publish(act, desk)
     after = client.get(f"/api/v1/webhooks/{hook['id']}", headers=admin.headers).get_json()
-    assert after["disabled_at"] and "410" in after["disabled_reason"]
+    assert after["disabled_at"]
+    assert "410" in after["disabled_reason"]
     assert deliveries_of(client, admin, hook["id"])[0]["state"] == "failed"
     # Another event: nothing more is written for a disabled endpoint, nothing sent.
     other = submit("Another claim to publish later.").get_json()
@@ -156,11 +168,12 @@ def test_410_disables_the_endpoint(client, admin, act, desk, httpserver, submit)
     assert resumed.get_json()["disabled_at"] is None
 
 
-def test_rotation_signs_with_both_secrets_for_a_day(client, admin, act, desk, httpserver) -> None:  # noqa: ANN001
+def test_rotation_signs_with_both_secrets_for_a_day(client, admin, act, desk, httpserver) -> None:
     httpserver.expect_request("/hook").respond_with_data("ok")
     hook = create(client, admin, httpserver.url_for("/hook")).get_json()
     rotated = client.post(f"/api/v1/webhooks/{hook['id']}/rotate", headers=admin.headers).get_json()
-    assert rotated["secret"] != hook["secret"] and rotated["previous_secret_until"]
+    assert rotated["secret"] != hook["secret"]
+    assert rotated["previous_secret_until"]
     publish(act, desk)
     [(headers, body)] = received(httpserver)
     headers = {k.lower(): v for k, v in headers.items()}
@@ -169,7 +182,7 @@ def test_rotation_signs_with_both_secrets_for_a_day(client, admin, act, desk, ht
     assert Verifier(rotated["secret"]).verify(body, headers)["type"] == "claim.published"
 
 
-def test_a_delivery_survives_a_crash_between_commit_and_send(app, admin, desk, httpserver, engine) -> None:  # noqa: ANN001
+def test_a_delivery_survives_a_crash_between_commit_and_send(app, admin, desk, httpserver, engine) -> None:
     httpserver.expect_request("/hook").respond_with_data("ok")
     client = app.test_client()
     secret = create(client, admin, httpserver.url_for("/hook")).get_json()["secret"]
@@ -195,7 +208,7 @@ def test_a_delivery_survives_a_crash_between_commit_and_send(app, admin, desk, h
 
 def test_a_resend_after_a_crash_mid_delivery_keeps_its_webhook_id(
     app, admin, desk, httpserver, engine
-) -> None:  # noqa: ANN001
+) -> None:
     httpserver.expect_request("/hook").respond_with_data("ok")
     client = app.test_client()
     create(client, admin, httpserver.url_for("/hook"))
@@ -212,22 +225,24 @@ def test_a_resend_after_a_crash_mid_delivery_keeps_its_webhook_id(
 
     jobs.deliver_due_webhooks.call_local()
     ids = [headers["Webhook-Id"] for headers, _ in received(httpserver)]
-    assert len(ids) == 2 and ids[0] == ids[1]  # at least once; the receiver deduplicates on the id
+    assert len(ids) == 2
+    assert ids[0] == ids[1]
 
 
-def test_paused_endpoints_hold_deliveries(client, admin, act, desk, httpserver) -> None:  # noqa: ANN001
+def test_paused_endpoints_hold_deliveries(client, admin, act, desk, httpserver) -> None:
     httpserver.expect_request("/hook").respond_with_data("ok")
     hook = create(client, admin, httpserver.url_for("/hook")).get_json()
     client.patch(f"/api/v1/webhooks/{hook['id']}", json={"paused": True}, headers=admin.headers)
     publish(act, desk)
-    assert httpserver.log == [] and deliveries_of(client, admin, hook["id"])[0]["state"] == "pending"
+    assert httpserver.log == []
+    assert deliveries_of(client, admin, hook["id"])[0]["state"] == "pending"
     assert client.delete(f"/api/v1/webhooks/{hook['id']}", headers=admin.headers).status_code == 204
     assert client.get(f"/api/v1/webhooks/{hook['id']}", headers=admin.headers).status_code == 404
 
 
 def test_source_changed_is_announced_for_published_claims(
     client, admin, submit, make_user, httpserver
-) -> None:  # noqa: ANN001
+) -> None:
     alice, bob = make_user("reviewer"), make_user("reviewer")
     httpserver.expect_ordered_request("/doc").respond_with_data(
         "The ministry confirmed it.", content_type="text/plain"
@@ -260,6 +275,7 @@ def test_source_changed_is_announced_for_published_claims(
     assert hooks[0]["data"]["needs_review"] is True
 
 
-def test_a_target_whose_name_does_not_resolve_is_422(client, admin) -> None:  # noqa: ANN001
+def test_a_target_whose_name_does_not_resolve_is_422(client, admin) -> None:
     response = create(client, admin, "https://no-such-host.invalid/hook")
-    assert response.status_code == 422 and "resolve" in response.get_json()["errors"]["url"][0]
+    assert response.status_code == 422
+    assert "resolve" in response.get_json()["errors"]["url"][0]

@@ -170,21 +170,31 @@ def downgrade() -> None:
 # SQLite: an FTS5 table whose rowid is claim.seq, kept in step by triggers.
 # PostgreSQL: a generated tsvector column with a GIN index.
 SQLITE_FTS = [
-    "CREATE VIRTUAL TABLE claim_fts USING fts5(search_text, content='claim', "
-    "content_rowid='seq', tokenize='unicode61 remove_diacritics 2')",
+    (
+        "CREATE VIRTUAL TABLE claim_fts USING fts5(search_text, content='claim', "
+        "content_rowid='seq', tokenize='unicode61 remove_diacritics 2')"
+    ),
     # Document frequency per term: duplicate look-ups search by a claim's rarest words.
     "CREATE VIRTUAL TABLE claim_fts_vocab USING fts5vocab(claim_fts, 'row')",
-    "CREATE TRIGGER claim_fts_insert AFTER INSERT ON claim BEGIN "
-    "INSERT INTO claim_fts(rowid, search_text) VALUES (new.seq, new.search_text); END",
-    "CREATE TRIGGER claim_fts_delete AFTER DELETE ON claim BEGIN "
-    "INSERT INTO claim_fts(claim_fts, rowid, search_text) VALUES ('delete', old.seq, old.search_text); END",
-    "CREATE TRIGGER claim_fts_update AFTER UPDATE OF search_text ON claim BEGIN "
-    "INSERT INTO claim_fts(claim_fts, rowid, search_text) VALUES ('delete', old.seq, old.search_text); "
-    "INSERT INTO claim_fts(rowid, search_text) VALUES (new.seq, new.search_text); END",
+    (
+        "CREATE TRIGGER claim_fts_insert AFTER INSERT ON claim BEGIN "
+        "INSERT INTO claim_fts(rowid, search_text) VALUES (new.seq, new.search_text); END"
+    ),
+    (
+        "CREATE TRIGGER claim_fts_delete AFTER DELETE ON claim BEGIN "
+        "INSERT INTO claim_fts(claim_fts, rowid, search_text) VALUES ('delete', old.seq, old.search_text); END"
+    ),
+    (
+        "CREATE TRIGGER claim_fts_update AFTER UPDATE OF search_text ON claim BEGIN "
+        "INSERT INTO claim_fts(claim_fts, rowid, search_text) VALUES ('delete', old.seq, old.search_text); "
+        "INSERT INTO claim_fts(rowid, search_text) VALUES (new.seq, new.search_text); END"
+    ),
 ]
 POSTGRES_FTS = [
-    "ALTER TABLE claim ADD COLUMN search_vector tsvector "
-    "GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED",
+    (
+        "ALTER TABLE claim ADD COLUMN search_vector tsvector "
+        "GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED"
+    ),
     "CREATE INDEX ix_claim_search_vector ON claim USING gin (search_vector)",
 ]
 
