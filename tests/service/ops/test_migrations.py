@@ -1,10 +1,13 @@
 """Migrations run from empty to head on this engine, and match the models exactly."""
 
+import shutil
+
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from service.ops.migrate import downgrade, include_object, upgrade
+from service.ops.migrate import MIGRATIONS, downgrade, include_object, revision, upgrade
 
 
 def test_migrations_match_the_models(engine) -> None:
@@ -20,3 +23,29 @@ def test_downgrade_to_empty_and_back_to_head(engine) -> None:
     upgrade(engine)
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() is not None
+
+
+def test_revision_writes_nothing_while_models_and_migrations_agree(engine, tmp_path) -> None:
+    location = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
+    before = sorted(p.name for p in (location / "versions").iterdir())
+    assert revision(engine, "nothing changed", location) is None
+    assert sorted(p.name for p in (location / "versions").iterdir()) == before
+
+
+def test_revision_writes_the_next_numbered_migration_from_the_models(engine, tmp_path) -> None:
+    location = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
+    probe = sa.Table("revision_probe", SQLModel.metadata, sa.Column("id", sa.Integer, primary_key=True))
+    try:
+        written = revision(engine, "add revision probe", location)
+    finally:
+        SQLModel.metadata.remove(probe)
+    assert written is not None
+    heads = sorted(p.name for p in (location / "versions").glob("*.py"))
+    assert written.name == "0005_add_revision_probe.py" == heads[-1]
+    text = written.read_text()
+    assert 'revision = "0005"' in text or "revision = '0005'" in text
+    assert "op.create_table(" in text
+    assert "revision_probe" in text
+    assert "import service.core.database" in text
