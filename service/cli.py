@@ -5,9 +5,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 from claims.workflow import RatingScaleError, activate_scale
 from service.accounts.models import Role
@@ -75,7 +79,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
             self.cfg.set("control_socket_disable", True)  # gunicorn 27's socket is shared by every instance
             self.cfg.set("child_exit", _forget_worker_metrics)
 
-        def load(self):
+        def load(self) -> "Flask":
             from service import create_app
 
             return create_app()
@@ -314,11 +318,11 @@ def demo() -> None:
     )
 
 
-def _forget_worker_metrics(_server: object, worker: object) -> None:
+def _forget_worker_metrics(_server: object, worker: Any) -> None:
     """gunicorn's child_exit hook: drop a dead web worker's live gauges from /metrics."""
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]  # untyped upstream
 
 
 def _redacted(url: str) -> str:
