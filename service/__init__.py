@@ -1,12 +1,16 @@
-"""Factdesk's web service: the app factory, settings, database, auth, errors and CLI.
+"""Factdesk's web service: `create_app()` composes the domain packages into one Flask app.
 
-`create_app()` composes the domain packages (`claims`, `sources`) into one Flask app. The
-flask-free foundations the domains share (`ids`, `text`, `database`) live here too, so this
-module imports Flask only when an app is actually created.
+The app is imported only when one is created, so the CLI and the worker start without Flask's
+routes; the layers inside are listed in CONTRIBUTING.md.
 """
 
+from typing import TYPE_CHECKING, Any
 
-def create_app(config: dict | None = None):
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+def create_app(config: dict[str, Any] | None = None) -> "Flask":
     """Build the Flask application; `config` overrides settings read from the environment."""
     from service.app import create_app as _create_app
 

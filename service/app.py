@@ -34,7 +34,7 @@ SWAGGER_UI_DIR = Path(flask_swagger_ui.__file__).parent / "dist"
 JSON_TYPES = frozenset({"application/json"})
 
 
-class FactdeskApi(Api):  # type: ignore[misc]  # flask-smorest ships no type information
+class FactdeskApi(Api):
     """flask-smorest's Api with problem+json as the error shape, in the document and the wire."""
 
     ERROR_SCHEMA = ProblemSchema
@@ -146,7 +146,7 @@ def _register_lifecycle(app: Flask, settings: Settings) -> None:
             idempotency.abandon()
             log.exception("commit failed on %s %s", request.method, request.path, exc_info=exc)
             handler = app._find_error_handler(exc, request.blueprints)
-            return handler(exc) if handler else problem(500, "Something went wrong on our side.")
+            return handler(exc) if handler else problem(500, "Something went wrong on our side.")  # type: ignore[return-value]  # our handlers answer Responses
         return response
 
     @app.teardown_request

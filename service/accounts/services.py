@@ -5,7 +5,7 @@ import hmac
 import secrets
 
 from sqlalchemy.orm import Session
-from sqlmodel import select
+from sqlmodel import col, select
 
 from service.accounts.models import ROLES, Token, User
 from service.core.database import utcnow
@@ -66,7 +66,7 @@ class UserService:
         if len(prefix) < SHOWN_PREFIX_LENGTH:
             raise InvalidInputError(f"Give at least the first {SHOWN_PREFIX_LENGTH} characters of the token.")
         tokens = self.session.scalars(
-            select(Token).where(Token.prefix == prefix[:SHOWN_PREFIX_LENGTH], Token.revoked_at.is_(None))
+            select(Token).where(Token.prefix == prefix[:SHOWN_PREFIX_LENGTH], col(Token.revoked_at).is_(None))
         ).all()
         tokens = [
             t
@@ -85,8 +85,10 @@ class UserService:
         digest = _digest(secret)
         row = self.session.execute(
             select(Token, User)
-            .join(User, User.id == Token.user_id)
-            .where(Token.secret_hash == digest, Token.revoked_at.is_(None), User.disabled_at.is_(None))
+            .join(User, col(User.id) == col(Token.user_id))
+            .where(
+                Token.secret_hash == digest, col(Token.revoked_at).is_(None), col(User.disabled_at).is_(None)
+            )
         ).first()
         if row is None or not hmac.compare_digest(row[0].secret_hash, digest):
             return None

@@ -87,12 +87,12 @@ class SignInService:
         if user is None or user.disabled_at is not None or not user.password_hash:
             self._verify(_decoy_hash(self.hasher), password)  # as long as for a real account
             raise SignInRefused()
-        if self.locked_until(user, now) is not None:
-            raise AccountLocked(user.locked_until)
+        if (until := self.locked_until(user, now)) is not None:
+            raise AccountLocked(until)
         if not self._verify(user.password_hash, password):
             self._count_failure(user, now)
-            if self.locked_until(user, now) is not None:
-                raise AccountLocked(user.locked_until)
+            if (until := self.locked_until(user, now)) is not None:
+                raise AccountLocked(until)
             raise SignInRefused()
         if self.hasher.check_needs_rehash(user.password_hash):
             user.password_hash = self.hasher.hash(password)

@@ -1,8 +1,10 @@
 """Settings from `FACTDESK_*` environment variables, validated once at start-up."""
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -43,10 +45,10 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> "Settings":
         """Read every `FACTDESK_<NAME>`; `overrides` (lower-case names) win over the environment."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        source: Mapping[str, str] = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = overrides.get(f.name, environ.get("FACTDESK_" + f.name.upper()))
+            raw = overrides.get(f.name, source.get("FACTDESK_" + f.name.upper()))
             if raw is None or raw == "":
                 continue
             values[f.name] = _convert(f.name, f.type, raw)

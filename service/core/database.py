@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -46,7 +47,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(sa.types.TypeDecorator):
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
     """A timestamp that is always timezone-aware UTC in Python, whatever the engine stores."""
 
     impl = sa.DateTime(timezone=True)
@@ -66,7 +67,7 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event emits BEGIN itself
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -88,7 +89,9 @@ def make_engine(url: str, *, pool_size: int = 5, autocommit: bool = False) -> En
     """
     if url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    options: dict = {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if autocommit else {}
+    options: dict[str, Any] = (
+        {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if autocommit else {}
+    )
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,

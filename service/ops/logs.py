@@ -11,6 +11,7 @@ import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TextIO
 
 from service.core.config import Settings, SettingsError
 
@@ -87,14 +88,14 @@ class TextFormatter(logging.Formatter):
         return redact(super().format(record) + (f" [{extra}]" if extra else ""))
 
 
-class StderrHandler(logging.StreamHandler):
+class StderrHandler(logging.StreamHandler[TextIO]):
     """Writes to whatever `sys.stderr` is at the time (test runners swap it), never a stale one."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
     @property
-    def stream(self):
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
@@ -204,5 +205,5 @@ def _stamp_every_record() -> None:
         _redact_record(record)
         return record
 
-    make_record.stamps_factdesk_records = True
+    make_record.stamps_factdesk_records = True  # type: ignore[attr-defined]  # marks our factory
     logging.setLogRecordFactory(make_record)

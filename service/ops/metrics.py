@@ -139,7 +139,7 @@ def observe(endpoint: str, method: str, status: int, started: float | None) -> N
 def _metrics() -> Response:
     if MULTIPROCESS and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped upstream
         registry.register(_QUEUE_DEPTH)
     else:
         registry = REGISTRY

@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Flask
@@ -32,19 +33,20 @@ ENDPOINT = "/badges/<claim_id>.svg"  # the Flask route's rule: one metrics serie
 REASONS = {200: "200 OK", 304: "304 NOT MODIFIED", 404: "404 NOT FOUND", 429: "429 TOO MANY REQUESTS"}
 
 StartResponse = Callable[..., object]
+WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 
 class BadgeFastPath:
     """WSGI middleware in front of Flask's `wsgi_app`: answers plain badge GETs and HEADs itself."""
 
-    def __init__(self, app: Flask, wsgi_app: Callable[[dict, StartResponse], Iterable[bytes]]) -> None:
+    def __init__(self, app: Flask, wsgi_app: WSGIApp) -> None:
         self.wsgi_app = wsgi_app  # Flask's own: everything this does not answer goes there
         self.reader = badge_reader(app)
         self.limits = app.extensions["factdesk.limits"]
         self.max_age = app.extensions["factdesk.settings"].badge_max_age
         self.dumps = app.json.dumps  # the JSON the Flask view's problems are written with
 
-    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         method = environ.get("REQUEST_METHOD")
         match = BADGE_PATH.fullmatch(environ.get("PATH_INFO", ""))
@@ -69,7 +71,12 @@ class BadgeFastPath:
         return self._send(environ, start_response, status, headers, body, address, started)
 
     def _too_many(
-        self, environ: dict, start_response: StartResponse, refused: RateLimited, address: str, started: float
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        refused: RateLimited,
+        address: str,
+        started: float,
     ) -> Iterable[bytes]:
         document = problem_document(429, refused.detail, environ["PATH_INFO"], title=TOO_MANY_REQUESTS)
         body = self.dumps(document).encode()
@@ -82,7 +89,7 @@ class BadgeFastPath:
 
     def _send(
         self,
-        environ: dict,
+        environ: dict[str, Any],
         start_response: StartResponse,
         status: int,
         headers: list[tuple[str, str]],

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
 from flask import Flask
+from sqlmodel import col
 
 from claims.models import Claim
 from service.core.database import make_engine
@@ -19,8 +20,8 @@ from service.core.database import make_engine
 BadgeState = tuple[str, str | None, int]  # status, rating, verdict_version
 
 # The badge's only read: a prepared statement on the unique index of claim.id.
-BADGE_STATE = sa.select(Claim.status, Claim.rating, Claim.verdict_version).where(
-    Claim.id == sa.bindparam("claim_id")
+BADGE_STATE = sa.select(col(Claim.status), col(Claim.rating), col(Claim.verdict_version)).where(
+    col(Claim.id) == sa.bindparam("claim_id")
 )
 READER = "factdesk.badge_reader"
 

@@ -238,8 +238,8 @@ def claimreview_feed() -> Response:
     """Every published ClaimReview, as a schema.org DataFeed."""
     scale, name, url = active_scale(), settings().publisher_name, settings().publisher_url or None
     claims = services().claims.published()
-    reviews = [claim_review(c, absolute(f"/c/{c.id}"), name, url, scale) for c in claims]
-    modified = max((c.verdict.published_at for c in claims), default=None)
+    reviews = [r for c in claims if (r := claim_review(c, absolute(f"/c/{c.id}"), name, url, scale))]
+    modified = max((v.published_at for c in claims if (v := c.verdict) is not None), default=None)
     response = Response(json.dumps(data_feed(reviews, modified)), mimetype="application/ld+json")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, Request, request
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from service.core.config import Settings, SettingsError
 
@@ -25,7 +25,7 @@ class DeskSessionInterface(SecureCookieSessionInterface):
         """Secure when configured (an https base URL) or when this request is https."""
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.scheme == "https"
 
-    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         """The signed session under /desk; elsewhere (the API, badges, pages) no cookie work."""
         if not request.path.startswith("/desk"):
             return self.null_session_class()

@@ -29,4 +29,6 @@ def check() -> bool:
     """Whether this request's form carries the session's token."""
     expected = session.get(_KEY)
     sent = request.form.get(FIELD, "")
-    return bool(expected) and hmac.compare_digest(sent.encode(), expected.encode())
+    return (
+        isinstance(expected, str) and bool(expected) and hmac.compare_digest(sent.encode(), expected.encode())
+    )

@@ -6,6 +6,7 @@ context; no Flask here, so the pages' content can be tested without HTTP.
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from claims.citations import CITE_ROLE, FROZEN_STATUSES
 from claims.models import Citation, Claim
@@ -71,7 +72,7 @@ def may_capture(me: User) -> bool:
     return me.has_role(CAPTURE_ROLE)
 
 
-def claim_page(services: Services, claim: Claim, me: User) -> dict:
+def claim_page(services: Services, claim: Claim, me: User) -> dict[str, Any]:
     """Everything the claim page shows, and the forms the workflow table allows `me` now."""
     events = services.history.events(claim.id)
     source_ids = {c.source_id for c in claim.citations}
@@ -80,7 +81,7 @@ def claim_page(services: Services, claim: Claim, me: User) -> dict:
     citations = [
         CitationView(
             c,
-            _excerpt(services, by_id.get(c.anchor_snapshot_id), c),
+            _excerpt(services, by_id.get(c.anchor_snapshot_id or ""), c),
             ANCHOR_STATES.get(c.anchor_status, c.anchor_status),
             snapshots.get(c.source_id, []),
         )
@@ -113,7 +114,7 @@ def claim_page(services: Services, claim: Claim, me: User) -> dict:
     }
 
 
-def source_page(services: Services, source: Source, me: User, snapshot_id: str | None) -> dict:
+def source_page(services: Services, source: Source, me: User, snapshot_id: str | None) -> dict[str, Any]:
     """A source's captures, the extracted text of one of them, and the claims that cite it."""
     snapshots = services.sources.snapshots(source.id)
     wanted = snapshot_id or source.good_snapshot_id or source.latest_snapshot_id

@@ -6,7 +6,7 @@ to move into `ClaimService`, `UserService` and `SourceService` when another call
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlmodel import select
+from sqlmodel import col, select
 
 from claims.models import STATUSES, Claim
 from service.accounts.models import Role, User
@@ -15,7 +15,7 @@ from sources.models import Snapshot
 
 def status_counts(session: Session) -> dict[str, int]:
     """How many claims are in each status (every status present, zero if none)."""
-    rows = session.execute(sa.select(Claim.status, sa.func.count()).group_by(Claim.status)).all()
+    rows = session.execute(sa.select(col(Claim.status), sa.func.count()).group_by(col(Claim.status))).all()
     counts = dict.fromkeys(STATUSES, 0)
     counts.update(dict(rows))
     return counts
@@ -23,7 +23,8 @@ def status_counts(session: Session) -> dict[str, int]:
 
 def assigned_count(session: Session, user_id: str) -> int:
     """How many claims are assigned to the user."""
-    return session.scalar(sa.select(sa.func.count()).where(Claim.assignee_id == user_id)) or 0
+    found = session.scalar(sa.select(sa.func.count()).where(col(Claim.assignee_id) == user_id))
+    return found or 0
 
 
 def names(session: Session, user_ids: set[str | None]) -> dict[str, str]:
@@ -31,13 +32,18 @@ def names(session: Session, user_ids: set[str | None]) -> dict[str, str]:
     wanted = {i for i in user_ids if i}
     if not wanted:
         return {}
-    return dict(session.execute(sa.select(User.id, User.name).where(User.id.in_(wanted))).all())
+    rows = session.execute(sa.select(col(User.id), col(User.name)).where(col(User.id).in_(wanted))).all()
+    return dict(rows)
 
 
 def reviewers(session: Session) -> list[User]:
     """Active users who may be assigned research (reviewers and above), by name."""
     roles = [r for r in Role if r.includes(Role.REVIEWER)]
-    stmt = select(User).where(User.role.in_(roles), User.disabled_at.is_(None)).order_by(User.name)
+    stmt = (
+        select(User)
+        .where(col(User.role).in_(roles), col(User.disabled_at).is_(None))
+        .order_by(col(User.name))
+    )
     return list(session.scalars(stmt))
 
 
@@ -46,7 +52,7 @@ def snapshots_of(session: Session, source_ids: set[str]) -> dict[str, list[Snaps
     found: dict[str, list[Snapshot]] = {i: [] for i in source_ids}
     if not source_ids:
         return found
-    stmt = select(Snapshot).where(Snapshot.source_id.in_(source_ids)).order_by(Snapshot.id.desc())
+    stmt = select(Snapshot).where(col(Snapshot.source_id).in_(source_ids)).order_by(col(Snapshot.id).desc())
     for snapshot in session.scalars(stmt):
         found[snapshot.source_id].append(snapshot)
     return found

@@ -6,6 +6,7 @@ re-render the page with the rule's error next to the form (4xx, so the request r
 
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -20,6 +21,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response as BaseResponse
 
 from claims.schemas import rating_label
 from service.accounts.models import User
@@ -73,7 +75,8 @@ ACTION_LABELS = {
 
 def me() -> User:
     """The signed-in user (views behind `_guard` always have one)."""
-    return g.desk_user
+    user: User = g.desk_user
+    return user
 
 
 def _signed_in_user() -> User | None:
@@ -93,7 +96,7 @@ def _signed_in_user() -> User | None:
 
 
 @bp.before_request
-def _guard() -> Response | None:
+def _guard() -> BaseResponse | None:
     g.desk_user = _signed_in_user()
     if request.method == "POST" and not csrf.check():
         return _page(
@@ -118,7 +121,7 @@ def _headers(response: Response) -> Response:
 
 
 @bp.context_processor
-def _template_globals() -> dict:
+def _template_globals() -> dict[str, Any]:
     return {
         "me": g.get("desk_user"),
         "csrf_token": csrf.csrf_token,
@@ -129,13 +132,13 @@ def _template_globals() -> dict:
 
 
 @bp.errorhandler(NotFoundError)
-def _not_found(error: NotFoundError) -> Response:
+def _not_found(error: NotFoundError) -> BaseResponse:
     return _page("desk/not_found.html", 404, message=error.detail)
 
 
 def _page(
-    template: str, status: int = 200, headers: Mapping[str, str] | None = None, **values: object
-) -> Response:
+    template: str, status: int = 200, headers: Mapping[str, str] | None = None, **values: Any
+) -> BaseResponse:
     html = render_template(template, **values)
     return Response(html, status=status, mimetype="text/html", headers=headers)
 
@@ -173,7 +176,7 @@ def _next_url() -> str:
 
 
 @bp.get("/sign-in")
-def sign_in_form() -> Response:
+def sign_in_form() -> BaseResponse:
     """The sign-in form (the desk's pages send signed-out visitors here)."""
     if g.desk_user is not None:
         return redirect(_next_url(), 303)
@@ -181,7 +184,7 @@ def sign_in_form() -> Response:
 
 
 @bp.post("/sign-in")
-def sign_in() -> Response:
+def sign_in() -> BaseResponse:
     """Check the name and password; on success start a new session."""
     name = request.form.get("name", "")
     try:
@@ -205,7 +208,7 @@ def sign_in() -> Response:
 
 
 @bp.post("/sign-out")
-def sign_out() -> Response:
+def sign_out() -> BaseResponse:
     """End the session."""
     session.clear()
     csrf.renew()
@@ -218,10 +221,10 @@ def sign_out() -> Response:
 
 @bp.get("/")
 @bp.get("")  # registered first: url_for gives /desk
-def queue() -> Response:
+def queue() -> BaseResponse:
     """Claims newest first, by status, rating, tag, needs_review, assignee and search."""
     counts = reads.status_counts(context.session())
-    page = {
+    page: dict[str, Any] = {
         "counts": counts,
         "mine": reads.assigned_count(context.session(), me().id),
         "status_options": [(s, s.replace("_", " ")) for s in counts],
@@ -236,9 +239,10 @@ def queue() -> Response:
         return _page("desk/queue.html", 400, **{**page, "errors": exc.errors})
     claims, more = services().claims.page(me(), filters, limit, after)
     next_url = None
-    if more:
-        args = {k: v for k, v in request.args.items() if k != "cursor"}
-        next_url = url_for(".queue", **args, cursor=encode_cursor(claims[-1].seq))
+    last = claims[-1].seq if claims else None
+    if more and last is not None:
+        args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "cursor"}
+        next_url = url_for(".queue", **args, cursor=encode_cursor(last))
     names = reads.names(context.session(), {c.assignee_id for c in claims})
     return _page("desk/queue.html", **{**page, "claims": claims, "names": names, "next_url": next_url})
 
@@ -246,12 +250,12 @@ def queue() -> Response:
 # -- a claim ------------------------------------------------------------------------------------
 
 
-def _claim_page(claim_id: str, status: int = 200, **extra: object) -> Response:
+def _claim_page(claim_id: str, status: int = 200, **extra: Any) -> BaseResponse:
     claim = services().claims.get(claim_id, me())
     return _page("desk/claim.html", status, **pages.claim_page(services(), claim, me()), **extra)
 
 
-def _refused(claim_id: str, form: str, error: DomainError) -> Response:
+def _refused(claim_id: str, form: str, error: DomainError) -> BaseResponse:
     """The claim as it is now, with the refusal shown next to the form that was sent."""
     context.rollback()
     values = request.form.to_dict()
@@ -272,13 +276,13 @@ def _refused(claim_id: str, form: str, error: DomainError) -> Response:
 
 
 @bp.get("/claims/<claim_id>")
-def claim(claim_id: str) -> Response:
+def claim(claim_id: str) -> BaseResponse:
     """One claim: its evidence, proposal, verdicts, history, and the forms for what is allowed now."""
     return _claim_page(claim_id)
 
 
 @bp.post("/claims/<claim_id>/transitions")
-def transition(claim_id: str) -> Response:
+def transition(claim_id: str) -> BaseResponse:
     """Apply one workflow action at the version of the claim the form was rendered from."""
     action = request.form.get("action", "")
     try:
@@ -293,7 +297,7 @@ def transition(claim_id: str) -> Response:
 
 
 @bp.post("/claims/<claim_id>/citations")
-def cite(claim_id: str) -> Response:
+def cite(claim_id: str) -> BaseResponse:
     """Cite a source already on the desk, or a new URL (archived in the background)."""
     try:
         cited = services().citations.add(claim_id, me(), forms.citation_body(request.form))
@@ -312,14 +316,14 @@ def cite(claim_id: str) -> Response:
 
 
 @bp.get("/sources")
-def sources() -> Response:
+def sources() -> BaseResponse:
     """Every source, newest first."""
     items, _ = services().sources.page(200)
     return _page("desk/sources.html", sources=items)
 
 
 @bp.get("/sources/<source_id>")
-def source(source_id: str) -> Response:
+def source(source_id: str) -> BaseResponse:
     """A source: its health, every capture, the extracted text, and the claims citing it."""
     found = services().sources.get(source_id)
     return _page(
@@ -328,7 +332,7 @@ def source(source_id: str) -> Response:
 
 
 @bp.post("/sources/<source_id>/captures")
-def recapture(source_id: str) -> Response:
+def recapture(source_id: str) -> BaseResponse:
     """Capture the source again now (in the background)."""
     found = services().sources.get(source_id)
     try:
@@ -341,14 +345,14 @@ def recapture(source_id: str) -> Response:
 
 
 @bp.get("/sources/<source_id>/snapshots/<snapshot_id>/content")
-def snapshot_content(source_id: str, snapshot_id: str) -> Response:
+def snapshot_content(source_id: str, snapshot_id: str) -> BaseResponse:
     """The archived bytes, sandboxed so they cannot run as this site."""
     sources = services().sources
     return send_snapshot(sources, sources.snapshot(source_id, snapshot_id))
 
 
 @bp.get("/sources/<source_id>/snapshots/<snapshot_id>/text")
-def snapshot_text(source_id: str, snapshot_id: str) -> Response:
+def snapshot_text(source_id: str, snapshot_id: str) -> BaseResponse:
     """The whole text extracted from a snapshot."""
     sources = services().sources
     text = sources.text(sources.snapshot(source_id, snapshot_id))

@@ -1,5 +1,6 @@
 """What views read from a request beyond their schema's arguments: `If-Match`, hand-loaded bodies."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import request
@@ -20,7 +21,7 @@ def if_match() -> list[str]:
     return parse_tags(header)
 
 
-def load(schema: Schema, data: object) -> Any:
+def load(schema: Schema, data: Mapping[str, Any] | None) -> Any:
     """Validate `data` with `schema` as `@blp.arguments` would: a 422 with `errors` if it fails."""
     try:
         return schema.load(data if data is not None else {})

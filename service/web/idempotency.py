@@ -11,11 +11,12 @@ import json
 import logging
 import random
 from datetime import timedelta
+from typing import Any
 
 from flask import Response, g, request
-from sqlalchemy import delete, update
+from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from service.core.database import utcnow, write_intent
 from service.web import context
@@ -44,7 +45,7 @@ def _claim_key(user_id: str, key: str, digest: str) -> IdempotencyRecord | None:
     with write_intent(), Session(context.engine(), expire_on_commit=False) as side:
         now = utcnow()
         if random.random() < 0.01:  # noqa: S311 - a sweep 1 time in 100, not a secret
-            side.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - KEEP_FOR))
+            side.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < now - KEEP_FOR))
         side.add(IdempotencyRecord(user_id=user_id, key=key, request_hash=digest, created_at=now))
         try:
             side.commit()
@@ -59,12 +60,12 @@ def _claim_key(user_id: str, key: str, digest: str) -> IdempotencyRecord | None:
         expired = existing.created_at < now - KEEP_FOR
         abandoned = existing.completed_at is None and existing.created_at < now - ABANDONED_AFTER
         if expired or abandoned:
-            taken = side.execute(
+            taken: CursorResult[Any] = side.execute(  # type: ignore[assignment]  # an UPDATE's result
                 update(IdempotencyRecord)
                 .where(
-                    IdempotencyRecord.user_id == user_id,
-                    IdempotencyRecord.key == key,
-                    IdempotencyRecord.created_at == existing.created_at,
+                    col(IdempotencyRecord.user_id) == user_id,
+                    col(IdempotencyRecord.key) == key,
+                    col(IdempotencyRecord.created_at) == existing.created_at,
                 )
                 .values(
                     request_hash=digest,
@@ -86,7 +87,7 @@ def _release(user_id: str, key: str) -> None:
     with write_intent(), Session(context.engine()) as side:
         side.execute(
             delete(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
+                col(IdempotencyRecord.user_id) == user_id, col(IdempotencyRecord.key) == key
             )
         )
         side.commit()
@@ -137,7 +138,7 @@ def finish(response: Response) -> None:
         return
     context.session().execute(
         update(IdempotencyRecord)
-        .where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+        .where(col(IdempotencyRecord.user_id) == user_id, col(IdempotencyRecord.key) == key)
         .values(
             completed_at=utcnow(),
             response_status=response.status_code,

@@ -5,6 +5,7 @@ Domain exceptions (`service.core.errors`) map to statuses here; views never buil
 
 import logging
 from http import HTTPStatus
+from typing import Any
 
 from flask import Flask, Response, json, request
 from marshmallow import Schema, fields
@@ -83,7 +84,7 @@ def problem_document(
     title: str | None = None,
     type_: str = "about:blank",
     **extra: object,
-) -> dict:
+) -> dict[str, Any]:
     """The body of a problem+json response; for answers made outside Flask too (fastpath.py)."""
     body = {
         "type": type_,
@@ -164,7 +165,7 @@ def domain_problem(error: DomainError) -> Response:
     if status is None:  # a domain error no family claims: a defect, not the client's fault
         log.error("unmapped domain error %s: %s", type(error).__name__, error.detail)
         return problem(500, "Something went wrong on our side; it has been logged.")
-    extra = dict(error.extra)
+    extra: dict[str, Any] = dict(error.extra)
     if isinstance(error, InvalidInputError) and error.errors:
         extra["errors"] = error.errors
     return problem(status, error.detail, title=error.title, **extra)

@@ -44,8 +44,11 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 class Counters:
     """Fixed-window hit counters in one storage, falling back to memory while it does not answer."""
 
-    def __init__(self, storage_uri: str, **options: object) -> None:
-        self.storage: Storage = storage_from_string(storage_uri, **options)
+    def __init__(self, storage_uri: str, **options: float) -> None:
+        storage = storage_from_string(storage_uri, **options)
+        if not isinstance(storage, Storage):  # an asyncio storage: not for a WSGI service
+            raise SettingsError(f"{storage_uri!r} is not a storage this service can count in.")
+        self.storage: Storage = storage
         self.memory = self.storage if isinstance(self.storage, MemoryStorage) else MemoryStorage()
         self._main, self._fallback = FixedWindowRateLimiter(self.storage), FixedWindowRateLimiter(self.memory)
         self._failures = 0  # consecutive failures of the main storage
@@ -125,7 +128,8 @@ class Limits:
 
 def limiter() -> Limits:
     """The running app's limits (tests reset them with `limiter().reset()`)."""
-    return current_app.extensions["factdesk.limits"]
+    limits: Limits = current_app.extensions["factdesk.limits"]
+    return limits
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -159,7 +163,8 @@ def client_address() -> str:
         g.client_address = address_of(
             request.environ, current_app.extensions.get("factdesk.trusted_proxies", ())
         )
-    return g.client_address
+    address: str = g.client_address
+    return address
 
 
 def address_of(environ: Mapping[str, object], trusted: tuple[Network, ...]) -> str:

@@ -11,7 +11,9 @@ if TYPE_CHECKING:
     from sources.models import Snapshot
     from sources.services import SourceService
 
-BEARER = [{"bearerAuth": []}]  # the OpenAPI security of endpoints that need a token
+BEARER: list[dict[str, list[str]]] = [
+    {"bearerAuth": []}
+]  # the OpenAPI security of endpoints that need a token
 # Server-rendered pages (public and desk): nothing runs, nothing is fetched from elsewhere.
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
