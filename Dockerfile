@@ -8,11 +8,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     FACTDESK_DATA_DIR=/data
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml requirements.lock README.md ./
 COPY service ./service
 COPY claims ./claims
 COPY sources ./sources
-RUN pip install . \
+# The versions CI tested (requirements.lock), not whatever is newest on the day of the build.
+RUN pip install -c requirements.lock . \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin factdesk \
     && mkdir -p /data && chown factdesk /data
 
