@@ -33,10 +33,6 @@ class Effects:
         """Ask for `effect` on `key` after the commit."""
         self._pending[(effect, key)] = None
 
-    def of(self, effect: Effect) -> list[str]:
-        """The keys recorded for one kind of effect."""
-        return [key for kind, key in self._pending if kind == effect]
-
     def drain(self) -> list[tuple[Effect, str]]:
         """Every recorded effect, forgetting them."""
         pending = list(self._pending)
