@@ -4,13 +4,13 @@ from marshmallow import Schema, fields, validate
 
 from service.core.fields import Text, UTCDateTime, WebURL
 from service.core.urls import absolute
-from sources.models import HEALTH, KINDS
+from sources.models import SnapshotOutcome, SourceHealth, SourceKind
 
 
 class SourceFieldsIn(Schema):
     title = Text(max=500, allow_none=True)
     publisher = Text(max=300, allow_none=True)
-    kind = fields.String(validate=validate.OneOf(KINDS), allow_none=True)
+    kind = fields.String(validate=validate.OneOf(tuple(SourceKind)), allow_none=True)
 
 
 class SourceIn(SourceFieldsIn):
@@ -40,7 +40,7 @@ class SnapshotOut(Schema):
     source_id = fields.String()
     fetched_at = UTCDateTime()
     ok = fields.Boolean()
-    outcome = fields.String(metadata={"enum": ["ok", "blocked", "gone", "error"]})
+    outcome = fields.String(metadata={"enum": list(SnapshotOutcome)})
     status_code = fields.Integer(allow_none=True)
     final_url = fields.String(allow_none=True)
     redirects = fields.List(fields.Nested(HopOut))
@@ -69,7 +69,7 @@ class SourceOut(Schema):
     title = fields.String(allow_none=True)
     publisher = fields.String(allow_none=True)
     kind = fields.String()
-    health = fields.String(metadata={"enum": list(HEALTH)})
+    health = fields.String(metadata={"enum": list(SourceHealth)})
     upload_filename = fields.String(allow_none=True)
     last_checked_at = UTCDateTime(allow_none=True)
     created_by = fields.String()
@@ -89,7 +89,7 @@ class SourceOut(Schema):
 
 
 class SourceListArgs(Schema):
-    health = fields.String(validate=validate.OneOf(HEALTH))
+    health = fields.String(validate=validate.OneOf(tuple(SourceHealth)))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
     cursor = fields.String(validate=validate.Length(max=200))
 

@@ -25,7 +25,7 @@ from sources.blobs import BlobStore
 from sources.errors import SnapshotNotFound, SourceNotFound, UploadRefused, UploadTooLarge
 from sources.extract import SNIFF_BYTES, extract_text, sniff_type
 from sources.fetcher import FetchResult, SafeFetcher
-from sources.models import Snapshot, Source
+from sources.models import Snapshot, SnapshotOutcome, Source, SourceHealth, SourceKind
 from sources.urls import canonical_url
 
 CHUNK = 64 * 1024
@@ -68,7 +68,7 @@ class SourceService:
             canonical_url=canonical,
             title=data.get("title"),
             publisher=data.get("publisher"),
-            kind=data.get("kind") or "other",
+            kind=data.get("kind") or SourceKind.OTHER,
             created_by=user_id,
         )
         try:
@@ -108,7 +108,7 @@ class SourceService:
                 upload_filename=filename,
                 title=data.get("title"),
                 publisher=data.get("publisher"),
-                kind=data.get("kind") or "other",
+                kind=data.get("kind") or SourceKind.OTHER,
                 created_by=user_id,
             )
             self.session.add(source)
@@ -117,7 +117,7 @@ class SourceService:
             snapshot = Snapshot(
                 source_id=source.id,
                 ok=True,
-                outcome="ok",
+                outcome=SnapshotOutcome.OK,
                 content_type=content_type,
                 size=size,
                 sha256=sha256,
@@ -125,7 +125,7 @@ class SourceService:
             _attach_text(snapshot, blob, self.blobs)
             self.session.add(snapshot)
             source.latest_snapshot_id = source.good_snapshot_id = snapshot.id
-            source.health, source.last_checked_at = "ok", snapshot.fetched_at
+            source.health, source.last_checked_at = SourceHealth.OK, snapshot.fetched_at
             self.session.flush()
             return source, True
         finally:
@@ -318,14 +318,16 @@ def _attach_text(snapshot: Snapshot, blob: Path, blobs: BlobStore) -> None:
     snapshot.text_error = extraction.error
 
 
-def _health(result: FetchResult, report: CaptureReport) -> str:
-    if result.outcome in ("blocked", "gone"):
-        return result.outcome
+def _health(result: FetchResult, report: CaptureReport) -> SourceHealth:
+    if result.outcome == SnapshotOutcome.BLOCKED:
+        return SourceHealth.BLOCKED
+    if result.outcome == SnapshotOutcome.GONE:
+        return SourceHealth.GONE
     if not result.ok:
-        return "error"
+        return SourceHealth.ERROR
     if result.permanent_redirect:
-        return "moved"
-    return "changed" if report.content_changed else "ok"
+        return SourceHealth.MOVED
+    return SourceHealth.CHANGED if report.content_changed else SourceHealth.OK
 
 
 def _declared_type(filename: str | None) -> str | None:
