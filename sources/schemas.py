@@ -1,5 +1,7 @@
 """The sources API contract: sources, uploads and snapshots (marshmallow)."""
 
+from typing import Any, Required, TypedDict
+
 from marshmallow import Schema, fields, validate
 
 from service.core.fields import Text, UTCDateTime, WebURL
@@ -77,11 +79,11 @@ class SourceOut(Schema):
     capture = fields.Method("_capture")
     latest_snapshot = fields.Method("_latest")
 
-    def _latest(self, source: object) -> dict | None:
+    def _latest(self, source: object) -> dict[str, Any] | None:
         snapshot = getattr(source, "latest_snapshot", None)
         return SnapshotOut().dump(snapshot) if snapshot is not None else None
 
-    def _capture(self, source: object) -> dict:
+    def _capture(self, source: object) -> dict[str, str]:
         snapshot = getattr(source, "latest_snapshot", None)
         if snapshot is None:
             return {"status": "pending"}
@@ -92,6 +94,14 @@ class SourceListArgs(Schema):
     health = fields.String(validate=validate.OneOf(tuple(SourceHealth)))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
     cursor = fields.String(validate=validate.Length(max=200))
+
+
+class SourceListQuery(TypedDict, total=False):
+    """What SourceListArgs loads: `limit` always (it has a default), the others when given."""
+
+    health: str
+    limit: Required[int]
+    cursor: str
 
 
 class SourcePageOut(Schema):
