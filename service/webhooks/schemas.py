@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from service.core.fields import UTCDateTime, WebURL
-from service.webhooks.models import EVENTS
+from service.webhooks.models import EVENTS, DeliveryState
 
 
 class WebhookIn(Schema):
@@ -47,7 +47,7 @@ class AttemptOut(Schema):
 class DeliveryOut(Schema):
     id = fields.String(metadata={"description": "Also the `webhook-id` header: deduplicate on it."})
     event = fields.String()
-    state = fields.String(metadata={"enum": ["pending", "delivered", "failed"]})
+    state = fields.String(metadata={"enum": list(DeliveryState)})
     attempts = fields.Integer()
     next_attempt_at = UTCDateTime(allow_none=True)
     last_status_code = fields.Integer(allow_none=True)

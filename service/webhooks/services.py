@@ -22,7 +22,7 @@ from service.core.database import utcnow
 from service.core.effects import Effect, Effects
 from service.core.errors import InvalidInputError, NotFoundError
 from service.core.urls import absolute
-from service.webhooks.models import EVENTS, Attempt, Delivery, Webhook
+from service.webhooks.models import EVENTS, Attempt, Delivery, DeliveryState, Webhook
 from service.webhooks.sender import SendResult, WebhookSender
 from sources.errors import CaptureFailed, CaptureRefused
 from sources.netpolicy import AddressPolicy
@@ -209,7 +209,7 @@ class DeliveryService:
             select(Delivery.id)
             .join(Webhook, Webhook.id == Delivery.webhook_id)
             .where(
-                Delivery.state == "pending",
+                Delivery.state == DeliveryState.PENDING,
                 Delivery.next_attempt_at <= self.now(),
                 Webhook.paused.is_(False),
                 Webhook.disabled_at.is_(None),
@@ -225,7 +225,7 @@ class DeliveryService:
         if self.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)  # two workers never send one delivery at once
         delivery = self.session.scalars(stmt).first()
-        if delivery is None or delivery.state != "pending":
+        if delivery is None or delivery.state != DeliveryState.PENDING:
             return None
         now = self.now()
         if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
@@ -256,12 +256,13 @@ class DeliveryService:
         delivery.attempts += 1
         delivery.last_status_code, delivery.last_error = result.status_code, result.error
         if result.ok:
-            delivery.state, delivery.delivered_at, delivery.next_attempt_at = "delivered", now, None
+            delivery.state, delivery.delivered_at = DeliveryState.DELIVERED, now
+            delivery.next_attempt_at = None
         elif result.status_code == 410:  # the receiver says: gone for good, stop sending
-            delivery.state, delivery.next_attempt_at = "failed", None
+            delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
             webhook.disabled_at, webhook.disabled_reason = now, "The endpoint answered 410 Gone."
         elif delivery.attempts > len(RETRY_DELAYS):
-            delivery.state, delivery.next_attempt_at = "failed", None
+            delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
         else:
             wait = RETRY_DELAYS[delivery.attempts - 1] * self.jitter()
             if result.retry_after is not None:
