@@ -1,5 +1,7 @@
 """The webhooks API contract (marshmallow)."""
 
+from typing import TypedDict
+
 from marshmallow import Schema, fields, validate
 
 from service.core.fields import UTCDateTime, WebURL
@@ -14,6 +16,13 @@ class WebhookIn(Schema):
         validate=validate.Length(min=1),
         metadata={"example": list(EVENTS)},
     )
+
+
+class NewWebhook(TypedDict):
+    """What WebhookIn loads."""
+
+    url: str
+    events: list[str]
 
 
 class WebhookPatch(Schema):
