@@ -8,6 +8,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import lxml.html
 import trafilatura
@@ -181,9 +182,9 @@ def _html_text(data: bytes, charset: str | None) -> str:
 
 def _html_encoding(data: bytes, charset: str | None) -> str:
     """The encoding of an HTML document: BOM, then the HTTP charset, then the document's own declaration."""
-    for bom, encoding in _BOMS:
+    for bom, bom_encoding in _BOMS:
         if data.startswith(bom):
-            return encoding
+            return bom_encoding
     encoding = _known_encoding(charset)
     if encoding:
         return encoding
@@ -228,15 +229,16 @@ def _document_text(html: str) -> str:
             element.tail = "\n" + (element.tail or "")
         elif element.tag in _CELL_TAGS:
             element.tail = " " + (element.tail or "")
-    lines = (" ".join(line.split()) for line in root.text_content().splitlines())
+    # lxml ships no types; text_content() documents a str.
+    lines = (" ".join(line.split()) for line in cast(str, root.text_content()).splitlines())
     return "\n".join(line for line in lines if line)
 
 
 def _decode(data: bytes, charset: str | None, *, xml: bool = False) -> str:
     """Plain text, CSV, JSON or XML as text: BOM, then charset, then an XML declaration, else UTF-8."""
-    for bom, encoding in _BOMS:
+    for bom, bom_encoding in _BOMS:
         if data.startswith(bom):
-            return data[len(bom) :].decode(encoding, errors="replace")
+            return data[len(bom) :].decode(bom_encoding, errors="replace")
     encoding = _known_encoding(charset)
     if encoding is None and xml:
         declared = _XML_ENCODING.search(data[:1024])

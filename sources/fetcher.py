@@ -24,6 +24,7 @@ import httpx
 
 from sources.errors import CaptureFailed, CaptureRefused
 from sources.extract import ARCHIVED_TYPES
+from sources.models import SnapshotOutcome
 from sources.netpolicy import AddressPolicy
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class Hop:
 class FetchResult:
     """What one capture produced; `body_path` (only when ok) is a temp file the caller moves or deletes.
 
-    `outcome` is "ok", "blocked" (address/scheme/port rule), "gone" (404/410) or "error".
+    `outcome` is ok, blocked (address/scheme/port rule), gone (404/410) or error.
     `final_url`, `status_code` and `address` describe the last response received.
     """
 
@@ -72,7 +73,7 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     error: str | None = None
-    outcome: str = "error"
+    outcome: SnapshotOutcome = SnapshotOutcome.ERROR
     permanent_redirect: bool = False
 
 
@@ -113,15 +114,16 @@ class SafeFetcher:
         try:
             self._capture(url, result, deadline)
         except CaptureRefused as exc:
-            result.outcome, result.error = "blocked", exc.detail
+            result.outcome, result.error = SnapshotOutcome.BLOCKED, exc.detail
         except CaptureFailed as exc:
-            result.outcome = "gone" if exc.extra.get("outcome") == "gone" else "error"
+            gone = exc.extra.get("outcome") == SnapshotOutcome.GONE
+            result.outcome = SnapshotOutcome.GONE if gone else SnapshotOutcome.ERROR
             result.error = exc.detail
         except Exception:
             # The contract: a capture never raises out of the worker. The details go to the log.
             log.exception("capture of %r failed unexpectedly", url)
             result.outcome, result.error = (
-                "error",
+                SnapshotOutcome.ERROR,
                 "The capture failed unexpectedly; the worker log has details.",
             )
         finally:
@@ -223,7 +225,9 @@ class SafeFetcher:
         """Check status, type and size, then stream the body to a temp file, hashing as it goes."""
         status = response.status_code
         if status in GONE_CODES:
-            raise CaptureFailed(f"The server answered {_status_text(response)}.", outcome="gone")
+            raise CaptureFailed(
+                f"The server answered {_status_text(response)}.", outcome=SnapshotOutcome.GONE
+            )
         if not 200 <= status < 300:
             missing = " without a Location header" if status in REDIRECT_CODES else ""
             raise CaptureFailed(f"The server answered {_status_text(response)}{missing}.")
@@ -266,7 +270,7 @@ class SafeFetcher:
             path.unlink(missing_ok=True)
             raise
         result.size, result.sha256, result.body_path = size, digest.hexdigest(), path
-        result.ok, result.outcome = True, "ok"
+        result.ok, result.outcome = True, SnapshotOutcome.OK
 
     def _too_large(self) -> str:
         return f"Refused: the body is larger than {_human_size(self.max_bytes)}."

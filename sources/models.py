@@ -1,6 +1,8 @@
 """Source tables: a primary source (a URL or an uploaded document) and its archived snapshots."""
 
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
@@ -8,8 +10,39 @@ from sqlmodel import Field, Relationship, SQLModel
 from service.core.database import UTCDateTime, utcnow
 from service.core.ids import new_id
 
-KINDS = ("official_document", "statement", "dataset", "report", "law", "press_release", "news", "other")
-HEALTH = ("unchecked", "ok", "changed", "moved", "gone", "blocked", "error")
+
+class SourceKind(StrEnum):
+    """What a source is, as the reviewer who added it says."""
+
+    OFFICIAL_DOCUMENT = "official_document"
+    STATEMENT = "statement"
+    DATASET = "dataset"
+    REPORT = "report"
+    LAW = "law"
+    PRESS_RELEASE = "press_release"
+    NEWS = "news"
+    OTHER = "other"
+
+
+class SourceHealth(StrEnum):
+    """What the latest capture found at a source's URL."""
+
+    UNCHECKED = "unchecked"  # not captured yet
+    OK = "ok"
+    CHANGED = "changed"  # captured, and the bytes differ from the previous good capture
+    MOVED = "moved"  # a permanent redirect
+    GONE = "gone"  # 404 or 410
+    BLOCKED = "blocked"  # refused by the address rule
+    ERROR = "error"
+
+
+class SnapshotOutcome(StrEnum):
+    """How one capture ended: archived (ok), refused (blocked), 404/410 (gone) or failed (error)."""
+
+    OK = "ok"
+    BLOCKED = "blocked"
+    GONE = "gone"
+    ERROR = "error"
 
 
 class Source(SQLModel, table=True):
@@ -24,8 +57,8 @@ class Source(SQLModel, table=True):
     upload_filename: str | None = Field(default=None, max_length=255)
     title: str | None = Field(default=None, max_length=500)
     publisher: str | None = Field(default=None, max_length=300)
-    kind: str = Field(default="other", max_length=30)
-    health: str = Field(default="unchecked", max_length=20, index=True)
+    kind: str = Field(default=SourceKind.OTHER, max_length=30)
+    health: str = Field(default=SourceHealth.UNCHECKED, max_length=20, index=True)
     latest_snapshot_id: str | None = Field(default=None, max_length=40)
     # The newest snapshot that captured the document (citations anchor in its text).
     good_snapshot_id: str | None = Field(default=None, max_length=40)
@@ -53,10 +86,10 @@ class Snapshot(SQLModel, table=True):
     source_id: str = Field(foreign_key="source.id", index=True, max_length=40)
     fetched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     ok: bool = False
-    outcome: str = Field(max_length=20)  # ok, blocked, gone, error
+    outcome: str = Field(max_length=20)  # a SnapshotOutcome
     status_code: int | None = None
     final_url: str | None = Field(default=None, max_length=2048)
-    redirects: list = Field(default_factory=list, sa_type=sa.JSON)
+    redirects: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     address: str | None = Field(default=None, max_length=64)
     content_type: str | None = Field(default=None, max_length=100)
     charset: str | None = Field(default=None, max_length=40)

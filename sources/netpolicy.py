@@ -106,8 +106,9 @@ def resolve_with_getaddrinfo(host: str, port: int) -> list[str]:
     """Resolve `host` once with the system resolver; the addresses in its order, without repeats."""
     addresses: list[str] = []
     for family, _type, _proto, _name, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
-        if family in (socket.AF_INET, socket.AF_INET6) and sockaddr[0] not in addresses:
-            addresses.append(sockaddr[0])
+        address = str(sockaddr[0])  # already a str for AF_INET and AF_INET6, the families kept
+        if family in (socket.AF_INET, socket.AF_INET6) and address not in addresses:
+            addresses.append(address)
     return addresses
 
 
@@ -151,8 +152,8 @@ class AddressPolicy:
         try:
             addresses = self._resolver(host, port)
         except (OSError, UnicodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise CaptureFailed(f"Could not resolve {host}: {reason}.") from exc
+            cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise CaptureFailed(f"Could not resolve {host}: {cause}.") from exc
         if not addresses:
             raise CaptureFailed(f"Could not resolve {host}: no addresses.")
         for address in addresses:

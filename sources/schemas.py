@@ -1,16 +1,18 @@
 """The sources API contract: sources, uploads and snapshots (marshmallow)."""
 
+from typing import Any, Required, TypedDict
+
 from marshmallow import Schema, fields, validate
 
 from service.core.fields import Text, UTCDateTime, WebURL
 from service.core.urls import absolute
-from sources.models import HEALTH, KINDS
+from sources.models import SnapshotOutcome, SourceHealth, SourceKind
 
 
 class SourceFieldsIn(Schema):
     title = Text(max=500, allow_none=True)
     publisher = Text(max=300, allow_none=True)
-    kind = fields.String(validate=validate.OneOf(KINDS), allow_none=True)
+    kind = fields.String(validate=validate.OneOf(tuple(SourceKind)), allow_none=True)
 
 
 class SourceIn(SourceFieldsIn):
@@ -40,7 +42,7 @@ class SnapshotOut(Schema):
     source_id = fields.String()
     fetched_at = UTCDateTime()
     ok = fields.Boolean()
-    outcome = fields.String(metadata={"enum": ["ok", "blocked", "gone", "error"]})
+    outcome = fields.String(metadata={"enum": list(SnapshotOutcome)})
     status_code = fields.Integer(allow_none=True)
     final_url = fields.String(allow_none=True)
     redirects = fields.List(fields.Nested(HopOut))
@@ -69,7 +71,7 @@ class SourceOut(Schema):
     title = fields.String(allow_none=True)
     publisher = fields.String(allow_none=True)
     kind = fields.String()
-    health = fields.String(metadata={"enum": list(HEALTH)})
+    health = fields.String(metadata={"enum": list(SourceHealth)})
     upload_filename = fields.String(allow_none=True)
     last_checked_at = UTCDateTime(allow_none=True)
     created_by = fields.String()
@@ -77,11 +79,11 @@ class SourceOut(Schema):
     capture = fields.Method("_capture")
     latest_snapshot = fields.Method("_latest")
 
-    def _latest(self, source: object) -> dict | None:
+    def _latest(self, source: object) -> dict[str, Any] | None:
         snapshot = getattr(source, "latest_snapshot", None)
         return SnapshotOut().dump(snapshot) if snapshot is not None else None
 
-    def _capture(self, source: object) -> dict:
+    def _capture(self, source: object) -> dict[str, str]:
         snapshot = getattr(source, "latest_snapshot", None)
         if snapshot is None:
             return {"status": "pending"}
@@ -89,9 +91,17 @@ class SourceOut(Schema):
 
 
 class SourceListArgs(Schema):
-    health = fields.String(validate=validate.OneOf(HEALTH))
+    health = fields.String(validate=validate.OneOf(tuple(SourceHealth)))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
     cursor = fields.String(validate=validate.Length(max=200))
+
+
+class SourceListQuery(TypedDict, total=False):
+    """What SourceListArgs loads: `limit` always (it has a default), the others when given."""
+
+    health: str
+    limit: Required[int]
+    cursor: str
 
 
 class SourcePageOut(Schema):

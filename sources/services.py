@@ -10,12 +10,12 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Required, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlmodel import select
+from sqlmodel import col, select
 
 from service.accounts.models import Role, User, ensure_role
 from service.core.database import utcnow, write_intent
@@ -25,13 +25,33 @@ from sources.blobs import BlobStore
 from sources.errors import SnapshotNotFound, SourceNotFound, UploadRefused, UploadTooLarge
 from sources.extract import SNIFF_BYTES, extract_text, sniff_type
 from sources.fetcher import FetchResult, SafeFetcher
-from sources.models import Snapshot, Source
+from sources.models import Snapshot, SnapshotOutcome, Source, SourceHealth, SourceKind
 from sources.urls import canonical_url
 
 CHUNK = 64 * 1024
 
 CAPTURE_ROLE = Role.REVIEWER  # who may ask for a source to be captured again
 FIRST_CAPTURE_GRACE = timedelta(minutes=15)  # a source never checked after this lost its first capture
+
+
+class SourceFields(TypedDict, total=False):
+    """What a reviewer may say about a source when adding it (`SourceFieldsIn`)."""
+
+    title: str | None
+    publisher: str | None
+    kind: str | None  # a SourceKind; None or missing is "other"
+
+
+class NewSource(SourceFields, total=False):
+    """A source added by its URL (`SourceIn`)."""
+
+    url: Required[str]
+
+
+class NewUpload(SourceFields, total=False):
+    """The fields beside an uploaded document (`SourceUploadIn`): where it lives, if anywhere."""
+
+    url: str | None
 
 
 @dataclass
@@ -57,7 +77,7 @@ class SourceService:
         self.blobs = blobs
         self.effects = effects  # a new URL source is captured once the transaction has committed
 
-    def add_url(self, user_id: str, data: dict) -> tuple[Source, bool]:
+    def add_url(self, user_id: str, data: NewSource) -> tuple[Source, bool]:
         """The source for `data["url"]`, created (True) or the existing one for its canonical URL."""
         canonical = canonical_url(data["url"])
         existing = self._by_canonical(canonical)
@@ -68,7 +88,7 @@ class SourceService:
             canonical_url=canonical,
             title=data.get("title"),
             publisher=data.get("publisher"),
-            kind=data.get("kind") or "other",
+            kind=data.get("kind") or SourceKind.OTHER,
             created_by=user_id,
         )
         try:
@@ -84,7 +104,7 @@ class SourceService:
         return source, True
 
     def add_upload(
-        self, user_id: str, data: dict, stream: BinaryIO, filename: str | None, max_bytes: int
+        self, user_id: str, data: NewUpload, stream: IO[bytes], filename: str | None, max_bytes: int
     ) -> tuple[Source, bool]:
         """A source for an uploaded document, archived at once; its type is decided by its bytes."""
         path, sha256, size = self._spool(stream, max_bytes)
@@ -97,18 +117,19 @@ class SourceService:
                     "JSON, CSV or XML), whatever its name says.",
                     errors={"file": ["Unsupported document type."]},
                 )
-            canonical = canonical_url(data["url"]) if data.get("url") else None
+            url = data.get("url")
+            canonical = canonical_url(url) if url else None
             existing = self._by_canonical(canonical) if canonical else self._by_upload(sha256)
             if existing is not None:
                 return existing, False
             source = Source(
-                url=data.get("url"),
+                url=url,
                 canonical_url=canonical,
                 upload_sha256=None if canonical else sha256,
                 upload_filename=filename,
                 title=data.get("title"),
                 publisher=data.get("publisher"),
-                kind=data.get("kind") or "other",
+                kind=data.get("kind") or SourceKind.OTHER,
                 created_by=user_id,
             )
             self.session.add(source)
@@ -117,7 +138,7 @@ class SourceService:
             snapshot = Snapshot(
                 source_id=source.id,
                 ok=True,
-                outcome="ok",
+                outcome=SnapshotOutcome.OK,
                 content_type=content_type,
                 size=size,
                 sha256=sha256,
@@ -125,7 +146,7 @@ class SourceService:
             _attach_text(snapshot, blob, self.blobs)
             self.session.add(snapshot)
             source.latest_snapshot_id = source.good_snapshot_id = snapshot.id
-            source.health, source.last_checked_at = "ok", snapshot.fetched_at
+            source.health, source.last_checked_at = SourceHealth.OK, snapshot.fetched_at
             self.session.flush()
             return source, True
         finally:
@@ -146,14 +167,15 @@ class SourceService:
             stmt = stmt.where(Source.health == health)
         if after:
             stmt = stmt.where(Source.id < after)
-        rows = list(self.session.scalars(stmt.order_by(Source.id.desc()).limit(limit + 1)))
+        rows = list(self.session.scalars(stmt.order_by(col(Source.id).desc()).limit(limit + 1)))
         return rows[:limit], len(rows) > limit
 
     def request_capture(self, source_id: str, user: User) -> Source:
         """Capture the source again once committed, if `user` may ask and it can be (an upload has
         no URL to fetch)."""
         ensure_role(user, CAPTURE_ROLE)
-        source = _with_url(self.get(source_id))
+        source = self.get(source_id)
+        _capture_url(source)  # refuses an uploaded document before anything is queued
         self.effects.add(Effect.CAPTURE, source.id)
         return source
 
@@ -161,14 +183,14 @@ class SourceService:
         """Sources by id, in one statement."""
         if not ids:
             return []
-        return list(self.session.scalars(select(Source).where(Source.id.in_(ids))))
+        return list(self.session.scalars(select(Source).where(col(Source.id).in_(ids))))
 
     def snapshots(self, source_id: str) -> list[Snapshot]:
         """Every capture of a source, newest first."""
         self.get(source_id)
         return list(
             self.session.scalars(
-                select(Snapshot).where(Snapshot.source_id == source_id).order_by(Snapshot.id.desc())
+                select(Snapshot).where(Snapshot.source_id == source_id).order_by(col(Snapshot.id).desc())
             )
         )
 
@@ -197,12 +219,13 @@ class SourceService:
         """Ids of URL sources last checked before `before`, oldest first, and of those never
         checked though added over FIRST_CAPTURE_GRACE ago (a new source's first capture is queued
         when it is added: queueing it again would capture it twice)."""
-        lost = sa.and_(Source.last_checked_at.is_(None), Source.created_at < utcnow() - FIRST_CAPTURE_GRACE)
+        checked_at = col(Source.last_checked_at)
+        lost = sa.and_(checked_at.is_(None), col(Source.created_at) < utcnow() - FIRST_CAPTURE_GRACE)
         stmt = (
             select(Source.id)
-            .where(Source.canonical_url.is_not(None))
-            .where(sa.or_(lost, Source.last_checked_at < before))
-            .order_by(Source.last_checked_at.asc().nulls_first())
+            .where(col(Source.canonical_url).is_not(None))
+            .where(sa.or_(lost, checked_at < before))
+            .order_by(checked_at.asc().nulls_first())
             .limit(limit)
         )
         return list(self.session.scalars(stmt))
@@ -213,7 +236,7 @@ class SourceService:
     def _by_upload(self, sha256: str) -> Source | None:
         return self.session.scalars(select(Source).where(Source.upload_sha256 == sha256)).first()
 
-    def _spool(self, stream: BinaryIO, max_bytes: int) -> tuple[Path, str, int]:
+    def _spool(self, stream: IO[bytes], max_bytes: int) -> tuple[Path, str, int]:
         digest, size = hashlib.sha256(), 0
         fd, name = tempfile.mkstemp(dir=self.blobs.temp_dir())
         path = Path(name)
@@ -250,12 +273,11 @@ class CaptureService:
         site or a large PDF takes, or every write on the desk would wait on it.
         """
         with write_intent(False):
-            source = self._capturable(source_id)
-            url = source.url or source.canonical_url
+            _, url = self._capturable(source_id)
             self.session.commit()
         result = self.fetcher.fetch(url)
         snapshot = self._snapshot(source_id, result)  # archived bytes and text: files, no database
-        source = self._capturable(source_id)  # the writing transaction begins here
+        source, _ = self._capturable(source_id)  # the writing transaction begins here
         previous_good = (
             self.session.get(Snapshot, source.good_snapshot_id) if source.good_snapshot_id else None
         )
@@ -271,11 +293,12 @@ class CaptureService:
         self.session.flush()
         return report
 
-    def _capturable(self, source_id: str) -> Source:
-        source = self.session.get(Source, source_id, populate_existing=True)  # read afresh each time
+    def _capturable(self, source_id: str) -> tuple[Source, str]:
+        """The source, read afresh, and the URL to fetch for it."""
+        source = self.session.get(Source, source_id, populate_existing=True)
         if source is None:
             raise SourceNotFound(f"No source {source_id!r}.")
-        return _with_url(source)
+        return source, _capture_url(source)
 
     def _snapshot(self, source_id: str, result: FetchResult) -> Snapshot:
         snapshot = Snapshot(
@@ -304,11 +327,11 @@ class CaptureService:
         return snapshot
 
 
-def _with_url(source: Source) -> Source:
-    """The source, if it has a URL to capture (an uploaded document has none)."""
+def _capture_url(source: Source) -> str:
+    """The URL to capture the source from; an uploaded document has none (409)."""
     if source.canonical_url is None:
         raise ConflictError("An uploaded document has no URL to capture again.")
-    return source
+    return source.url or source.canonical_url
 
 
 def _attach_text(snapshot: Snapshot, blob: Path, blobs: BlobStore) -> None:
@@ -318,14 +341,16 @@ def _attach_text(snapshot: Snapshot, blob: Path, blobs: BlobStore) -> None:
     snapshot.text_error = extraction.error
 
 
-def _health(result: FetchResult, report: CaptureReport) -> str:
-    if result.outcome in ("blocked", "gone"):
-        return result.outcome
+def _health(result: FetchResult, report: CaptureReport) -> SourceHealth:
+    if result.outcome == SnapshotOutcome.BLOCKED:
+        return SourceHealth.BLOCKED
+    if result.outcome == SnapshotOutcome.GONE:
+        return SourceHealth.GONE
     if not result.ok:
-        return "error"
+        return SourceHealth.ERROR
     if result.permanent_redirect:
-        return "moved"
-    return "changed" if report.content_changed else "ok"
+        return SourceHealth.MOVED
+    return SourceHealth.CHANGED if report.content_changed else SourceHealth.OK
 
 
 def _declared_type(filename: str | None) -> str | None:

@@ -1,5 +1,7 @@
 """HTTP endpoints for sources and their snapshots: thin wrappers over the source services."""
 
+from typing import cast
+
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -8,20 +10,22 @@ from service.core.errors import InvalidInputError
 from service.core.pagination import decode_cursor, encode_cursor
 from service.core.urls import absolute
 from service.web.arguments import load
-from service.web.auth import current_user, require_role
+from service.web.auth import current_user, require_role, signed_in_user
 from service.web.context import services, settings
 from service.web.responses import BEARER, next_link, send_snapshot
 from sources.errors import SourceNotFound
+from sources.models import Snapshot, Source
 from sources.schemas import (
     SnapshotListOut,
     SourceIn,
     SourceListArgs,
+    SourceListQuery,
     SourceOut,
     SourcePageOut,
     SourceUploadForm,
     SourceUploadIn,
 )
-from sources.services import SourceService
+from sources.services import NewSource, NewUpload, SourceService
 
 blp = Blueprint(
     "sources", __name__, url_prefix="/api/v1/sources", description="Primary sources, captured and archived."
@@ -37,13 +41,17 @@ def _readable_sources(source_id: str) -> SourceService:
 
 @blp.route("")
 class Sources(MethodView):
+    accepts = frozenset({"application/json", "multipart/form-data"})
+    max_body = "capture"  # for uploads only: JSON bodies keep FACTDESK_MAX_BODY_BYTES
+
     @require_role("submitter")
     @blp.arguments(SourceListArgs, location="query")
     @blp.response(200, SourcePageOut)
     @blp.doc(security=BEARER)
-    def get(self, args: dict) -> tuple:
+    def get(self, args: SourceListQuery) -> tuple[dict[str, object], int, dict[str, str]]:
         """List sources, newest first, optionally by health."""
-        after = decode_cursor(args["cursor"]) if args.get("cursor") else None
+        # decode_cursor(cursor) with its default kind, str, gives a str or refuses the cursor.
+        after = cast(str, decode_cursor(args["cursor"])) if args.get("cursor") else None
         items, more = services().sources.page(args["limit"], after, args.get("health"))
         cursor = encode_cursor(items[-1].id) if more else None
         return {"items": items, "next_cursor": cursor}, 200, next_link(cursor)
@@ -63,32 +71,27 @@ class Sources(MethodView):
             },
         },
     )
-    def post(self) -> tuple:
+    def post(self) -> tuple[Source, int, dict[str, str]]:
         """Add a source: JSON with its URL, or a document that is not on the web as multipart `file`."""
         if request.mimetype == "multipart/form-data":
-            data = load(SourceUploadIn(), request.form.to_dict())
+            data: NewUpload = load(SourceUploadIn(), request.form.to_dict())
             file = request.files.get("file")
             if file is None:
                 raise InvalidInputError("Send the document as `file`.", {"file": ["Missing file."]})
             source, created = services().sources.add_upload(
-                current_user().id, data, file.stream, file.filename, settings().capture_max_bytes
+                signed_in_user().id, data, file.stream, file.filename, settings().capture_max_bytes
             )
         else:
-            source, created = services().sources.add_url(
-                current_user().id, load(SourceIn(), request.get_json())
-            )
+            new: NewSource = load(SourceIn(), request.get_json())
+            source, created = services().sources.add_url(signed_in_user().id, new)
         return source, 201 if created else 200, {"Location": absolute(f"/api/v1/sources/{source.id}")}
-
-
-Sources.accepts = frozenset({"application/json", "multipart/form-data"})
-Sources.max_body = "capture"  # for uploads only: JSON bodies keep FACTDESK_MAX_BODY_BYTES
 
 
 @blp.route("/<source_id>")
 @require_role("submitter")
 @blp.response(200, SourceOut)
 @blp.doc(security=BEARER)
-def get_source(source_id: str) -> object:
+def get_source(source_id: str) -> Source:
     """One source with its health and latest snapshot."""
     return services().sources.get(source_id)
 
@@ -98,16 +101,16 @@ def get_source(source_id: str) -> object:
 @blp.response(202, SourceOut, description="A capture is queued.")
 @blp.alt_response(409, description="An uploaded document has no URL to capture again.")
 @blp.doc(security=BEARER)
-def recapture(source_id: str) -> object:
+def recapture(source_id: str) -> Source:
     """Capture the source again now."""
-    return services().sources.request_capture(source_id, current_user())
+    return services().sources.request_capture(source_id, signed_in_user())
 
 
 @blp.route("/<source_id>/snapshots")
 @require_role("submitter")
 @blp.response(200, SnapshotListOut)
 @blp.doc(security=BEARER)
-def snapshots(source_id: str) -> dict:
+def snapshots(source_id: str) -> dict[str, list[Snapshot]]:
     """Every capture of the source, newest first."""
     return {"items": services().sources.snapshots(source_id)}
 

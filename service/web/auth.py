@@ -21,6 +21,14 @@ def current_user() -> User | None:
     return user
 
 
+def signed_in_user() -> User:
+    """The authenticated user of a view behind `require_role` (which answers 401 without one)."""
+    user = current_user()
+    if user is None:
+        raise RuntimeError("signed_in_user() needs a view behind require_role")
+    return user
+
+
 def unauthorized(detail: str) -> Response:
     """401 with the challenge naming the bearer scheme."""
     return problem(401, detail, headers={"WWW-Authenticate": f'{SCHEME} realm="factdesk"'})

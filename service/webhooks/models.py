@@ -1,6 +1,7 @@
 """Webhook tables: endpoints, the delivery outbox, and every attempt to deliver."""
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -8,7 +9,24 @@ from sqlmodel import Field, SQLModel
 from service.core.database import UTCDateTime, utcnow
 from service.core.ids import new_id
 
-EVENTS = ("claim.published", "claim.corrected", "claim.source_changed")
+
+class WebhookEvent(StrEnum):
+    """The claim events a publisher can subscribe to."""
+
+    CLAIM_PUBLISHED = "claim.published"
+    CLAIM_CORRECTED = "claim.corrected"
+    CLAIM_SOURCE_CHANGED = "claim.source_changed"
+
+
+EVENTS = tuple(WebhookEvent)  # for `in` tests on plain strings (on Python 3.11 `in WebhookEvent` raises)
+
+
+class DeliveryState(StrEnum):
+    """Where a delivery stands: waiting for its next attempt, or done either way."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
 
 
 class Webhook(SQLModel, table=True):
@@ -16,7 +34,7 @@ class Webhook(SQLModel, table=True):
 
     id: str = Field(default_factory=lambda: new_id("whk"), primary_key=True, max_length=40)
     url: str = Field(max_length=2048)
-    events: list = Field(default_factory=list, sa_type=sa.JSON)
+    events: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     # The signing secret must be readable to sign with; it is never shown again after creation.
     secret: str = Field(max_length=100)
     # After a rotation the old secret signs too, for 24 hours, so receivers can switch over.
@@ -38,7 +56,7 @@ class Delivery(SQLModel, table=True):
     webhook_id: str = Field(foreign_key="webhook.id", index=True, max_length=40)
     event: str = Field(max_length=40)
     payload: str = Field(sa_type=sa.Text)  # the exact JSON body that is signed and sent
-    state: str = Field(default="pending", max_length=20, index=True)  # pending, delivered, failed
+    state: str = Field(default=DeliveryState.PENDING, max_length=20, index=True)
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     last_status_code: int | None = None

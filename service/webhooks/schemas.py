@@ -1,9 +1,11 @@
 """The webhooks API contract (marshmallow)."""
 
+from typing import TypedDict
+
 from marshmallow import Schema, fields, validate
 
 from service.core.fields import UTCDateTime, WebURL
-from service.webhooks.models import EVENTS
+from service.webhooks.models import EVENTS, DeliveryState
 
 
 class WebhookIn(Schema):
@@ -14,6 +16,13 @@ class WebhookIn(Schema):
         validate=validate.Length(min=1),
         metadata={"example": list(EVENTS)},
     )
+
+
+class NewWebhook(TypedDict):
+    """What WebhookIn loads."""
+
+    url: str
+    events: list[str]
 
 
 class WebhookPatch(Schema):
@@ -47,7 +56,7 @@ class AttemptOut(Schema):
 class DeliveryOut(Schema):
     id = fields.String(metadata={"description": "Also the `webhook-id` header: deduplicate on it."})
     event = fields.String()
-    state = fields.String(metadata={"enum": ["pending", "delivered", "failed"]})
+    state = fields.String(metadata={"enum": list(DeliveryState)})
     attempts = fields.Integer()
     next_attempt_at = UTCDateTime(allow_none=True)
     last_status_code = fields.Integer(allow_none=True)

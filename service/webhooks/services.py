@@ -13,16 +13,18 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlmodel import select
+from sqlmodel import col, select
 
+from claims.models import Claim
 from service.core.database import utcnow
 from service.core.effects import Effect, Effects
 from service.core.errors import InvalidInputError, NotFoundError
 from service.core.urls import absolute
-from service.webhooks.models import EVENTS, Attempt, Delivery, Webhook
+from service.webhooks.models import EVENTS, Attempt, Delivery, DeliveryState, Webhook
 from service.webhooks.sender import SendResult, WebhookSender
 from sources.errors import CaptureFailed, CaptureRefused
 from sources.netpolicy import AddressPolicy
@@ -38,6 +40,14 @@ RETRY_DELAYS = (
     timedelta(hours=24),
 )
 OLD_SECRET_VALID_FOR = timedelta(hours=24)
+
+
+class WebhookChanges(TypedDict, total=False):
+    """What may change on an endpoint (`WebhookPatch`): only the keys sent."""
+
+    url: str
+    events: list[str]
+    paused: bool
 
 
 class WebhookNotFound(NotFoundError):
@@ -80,7 +90,7 @@ class WebhookService:
     def all(self) -> list[Webhook]:
         return list(self.session.scalars(select(Webhook).order_by(Webhook.id)))
 
-    def update(self, webhook_id: str, changes: dict) -> Webhook:
+    def update(self, webhook_id: str, changes: WebhookChanges) -> Webhook:
         """Pause or resume (`paused`), change `events` or `url`; resuming re-enables a disabled one."""
         webhook = self.get(webhook_id)
         if "url" in changes:
@@ -107,8 +117,8 @@ class WebhookService:
     def delete(self, webhook_id: str) -> None:
         webhook = self.get(webhook_id)
         ids = select(Delivery.id).where(Delivery.webhook_id == webhook.id)
-        self.session.execute(sa.delete(Attempt).where(Attempt.delivery_id.in_(ids)))
-        self.session.execute(sa.delete(Delivery).where(Delivery.webhook_id == webhook.id))
+        self.session.execute(sa.delete(Attempt).where(col(Attempt.delivery_id).in_(ids)))
+        self.session.execute(sa.delete(Delivery).where(col(Delivery.webhook_id) == webhook.id))
         self.session.delete(webhook)
         self.session.flush()
 
@@ -119,14 +129,14 @@ class WebhookService:
             self.session.scalars(
                 select(Delivery)
                 .where(Delivery.webhook_id == webhook_id)
-                .order_by(Delivery.id.desc())
+                .order_by(col(Delivery.id).desc())
                 .limit(limit)
             )
         )
         attempts: dict[str, list[Attempt]] = {d.id: [] for d in rows}
         if rows:
             for attempt in self.session.scalars(
-                select(Attempt).where(Attempt.delivery_id.in_(attempts)).order_by(Attempt.id)
+                select(Attempt).where(col(Attempt.delivery_id).in_(attempts)).order_by(col(Attempt.id))
             ):
                 attempts[attempt.delivery_id].append(attempt)
         return [(d, attempts[d.id]) for d in rows]
@@ -146,13 +156,13 @@ class Outbox:
         self.session = session
         self.effects = effects  # each delivery is sent once the transaction has committed
 
-    def emit(self, event: str, claim: object) -> None:
-        """Record `event` about `claim` (a claims.models.Claim) for every subscriber."""
+    def emit(self, event: str, claim: Claim) -> None:
+        """Record `event` (a WebhookEvent) about `claim` for every subscriber."""
         if event not in EVENTS:
             raise ValueError(f"unknown event {event!r}")
         hooks = [
             w
-            for w in self.session.scalars(select(Webhook).where(Webhook.disabled_at.is_(None)))
+            for w in self.session.scalars(select(Webhook).where(col(Webhook.disabled_at).is_(None)))
             if event in w.events
         ]
         if not hooks:
@@ -207,14 +217,14 @@ class DeliveryService:
         """Ids of pending deliveries whose time has come, oldest first."""
         stmt = (
             select(Delivery.id)
-            .join(Webhook, Webhook.id == Delivery.webhook_id)
+            .join(Webhook, col(Webhook.id) == col(Delivery.webhook_id))
             .where(
-                Delivery.state == "pending",
-                Delivery.next_attempt_at <= self.now(),
-                Webhook.paused.is_(False),
-                Webhook.disabled_at.is_(None),
+                col(Delivery.state) == DeliveryState.PENDING,
+                col(Delivery.next_attempt_at) <= self.now(),
+                col(Webhook.paused).is_(False),
+                col(Webhook.disabled_at).is_(None),
             )
-            .order_by(Delivery.next_attempt_at)
+            .order_by(col(Delivery.next_attempt_at))
             .limit(limit)
         )
         return list(self.session.scalars(stmt))
@@ -225,7 +235,7 @@ class DeliveryService:
         if self.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)  # two workers never send one delivery at once
         delivery = self.session.scalars(stmt).first()
-        if delivery is None or delivery.state != "pending":
+        if delivery is None or delivery.state != DeliveryState.PENDING:
             return None
         now = self.now()
         if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
@@ -256,12 +266,13 @@ class DeliveryService:
         delivery.attempts += 1
         delivery.last_status_code, delivery.last_error = result.status_code, result.error
         if result.ok:
-            delivery.state, delivery.delivered_at, delivery.next_attempt_at = "delivered", now, None
+            delivery.state, delivery.delivered_at = DeliveryState.DELIVERED, now
+            delivery.next_attempt_at = None
         elif result.status_code == 410:  # the receiver says: gone for good, stop sending
-            delivery.state, delivery.next_attempt_at = "failed", None
+            delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
             webhook.disabled_at, webhook.disabled_reason = now, "The endpoint answered 410 Gone."
         elif delivery.attempts > len(RETRY_DELAYS):
-            delivery.state, delivery.next_attempt_at = "failed", None
+            delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
         else:
             wait = RETRY_DELAYS[delivery.attempts - 1] * self.jitter()
             if result.retry_after is not None:
