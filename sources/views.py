@@ -1,7 +1,5 @@
 """HTTP endpoints for sources and their snapshots: thin wrappers over the source services."""
 
-from typing import cast
-
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -50,8 +48,7 @@ class Sources(MethodView):
     @blp.doc(security=BEARER)
     def get(self, args: SourceListQuery) -> tuple[dict[str, object], int, dict[str, str]]:
         """List sources, newest first, optionally by health."""
-        # decode_cursor(cursor) with its default kind, str, gives a str or refuses the cursor.
-        after = cast(str, decode_cursor(args["cursor"])) if args.get("cursor") else None
+        after = decode_cursor(args["cursor"]) if args.get("cursor") else None
         items, more = services().sources.page(args["limit"], after, args.get("health"))
         cursor = encode_cursor(items[-1].id) if more else None
         return {"items": items, "next_cursor": cursor}, 200, next_link(cursor)

@@ -16,7 +16,7 @@ class Blueprint(flask.Blueprint):
     def __init__(
         self, name: str, import_name: str, *args: Any, description: str | None = ..., **kwargs: Any
     ) -> None: ...
-    def route(  # type: ignore[override]
+    def route(
         self, rule: str, *, parameters: list[Any] | None = ..., tags: list[str] | None = ..., **options: Any
     ) -> Callable[[_T], _T]: ...
     def arguments(
