@@ -1,6 +1,7 @@
 """Alembic, driven from code: `factdesk db upgrade` and `factdesk serve` call `upgrade()`,
 `factdesk db revision -m …` calls `revision()` to write the next migration from the models."""
 
+import importlib.util
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,11 @@ def alembic_config(engine: Engine, location: Path = MIGRATIONS) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(location))
     cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")  # 0005_what_it_does.py
+    if importlib.util.find_spec("ruff") is not None:  # contributors have it (the test extra)
+        cfg.set_section_option("post_write_hooks", "hooks", "ruff")
+        cfg.set_section_option("post_write_hooks", "ruff.type", "module")
+        cfg.set_section_option("post_write_hooks", "ruff.module", "ruff")
+        cfg.set_section_option("post_write_hooks", "ruff.options", "format REVISION_SCRIPT_FILENAME")
     cfg.attributes["engine"] = engine
     return cfg
 

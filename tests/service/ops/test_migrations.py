@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 from service.ops.migrate import MIGRATIONS, downgrade, include_object, revision, upgrade
 
@@ -36,7 +37,12 @@ def test_revision_writes_nothing_while_models_and_migrations_agree(engine, tmp_p
 def test_revision_writes_the_next_numbered_migration_from_the_models(engine, tmp_path) -> None:
     location = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, location, ignore=shutil.ignore_patterns("__pycache__"))
-    probe = sa.Table("revision_probe", SQLModel.metadata, sa.Column("id", sa.Integer, primary_key=True))
+    probe = sa.Table(
+        "revision_probe",
+        SQLModel.metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", AutoString(length=40)),
+    )
     try:
         written = revision(engine, "add revision probe", location)
     finally:
@@ -49,3 +55,5 @@ def test_revision_writes_the_next_numbered_migration_from_the_models(engine, tmp
     assert "op.create_table(" in text
     assert "revision_probe" in text
     assert "import service.core.database" in text
+    assert "sqlmodel" not in text  # AutoString is written as sa.String
+    assert "sa.String(length=" in text or "sa.Integer()" in text
