@@ -88,7 +88,6 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("reopen", ("dismissed",), "submitted", "editor", ("note",), (), "None."),
 )
 BY_ACTION = {t.action: t for t in TRANSITIONS}
-BODY_FIELDS = frozenset(f for t in TRANSITIONS for f in t.required + t.optional)
 
 
 def allowed_actions(status: str, role: str | None) -> list[str]:
