@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import select
 
 from claims.errors import CitationNotFound, ClaimLocked
-from claims.models import Citation, Claim
+from claims.models import AnchorStatus, Citation, Claim, ClaimStatus
 from claims.services import ClaimService, History
 from service.accounts.models import Role, User, ensure_role
 from service.core.errors import InvalidInputError
@@ -19,7 +19,7 @@ from sources.anchoring import anchor_quote, normalise
 from sources.models import Snapshot, Source
 from sources.services import CaptureReport, SourceService
 
-FROZEN_STATUSES = ("published", "dismissed")
+FROZEN_STATUSES = (ClaimStatus.PUBLISHED, ClaimStatus.DISMISSED)
 
 CITE_ROLE = Role.REVIEWER  # who may add and remove citations
 
@@ -120,14 +120,17 @@ class CitationService:
         flagged: set[str] = set()
         for citation in citations:
             before = (citation.anchor_status, citation.anchor_snapshot_id, citation.anchor_start)
-            if citation.anchor_status in ("pending", "not_found"):
+            if citation.anchor_status in (AnchorStatus.PENDING, AnchorStatus.NOT_FOUND):
                 self._anchor(citation, report.snapshot)
-            elif report.content_changed and citation.anchor_status in ("found", "source_changed"):
+            elif report.content_changed and citation.anchor_status in (
+                AnchorStatus.FOUND,
+                AnchorStatus.SOURCE_CHANGED,
+            ):
                 self._reanchor(citation, report)
             if (citation.anchor_status, citation.anchor_snapshot_id, citation.anchor_start) != before:
                 claim = claims[citation.claim_id]
                 touched[claim.id] = claim
-                if citation.anchor_status == "source_changed" and before[0] == "found":
+                if citation.anchor_status == AnchorStatus.SOURCE_CHANGED and before[0] == AnchorStatus.FOUND:
                     if claim.verdict_version > 0:
                         claim.needs_review = True
                         flagged.add(claim.id)
@@ -151,7 +154,7 @@ class CitationService:
 
     def _anchor(self, citation: Citation, snapshot: Snapshot | None) -> None:
         if snapshot is None or snapshot.text_sha256 is None:
-            citation.anchor_status = "pending"
+            citation.anchor_status = AnchorStatus.PENDING
             return
         anchor = anchor_quote(self._text(snapshot), citation.exact, citation.prefix, citation.suffix)
         citation.anchor_status = anchor.status
@@ -170,16 +173,16 @@ class CitationService:
         )
         same_words = (
             anchor is not None
-            and anchor.status == "found"
+            and anchor.status == AnchorStatus.FOUND
             and (not anchor.fuzzy or normalise(new_text[anchor.start : anchor.end]) == old_passage)
         )
         if same_words:
-            citation.anchor_status = "found"
+            citation.anchor_status = AnchorStatus.FOUND
             citation.anchor_snapshot_id = report.snapshot.id
             citation.anchor_start, citation.anchor_end = anchor.start, anchor.end
             citation.anchor_score, citation.anchor_fuzzy = anchor.score, anchor.fuzzy
         else:
-            citation.anchor_status = "source_changed"  # still points at the old snapshot
+            citation.anchor_status = AnchorStatus.SOURCE_CHANGED  # still points at the old snapshot
 
     def _passage(self, citation: Citation) -> str | None:
         if citation.anchor_snapshot_id is None or citation.anchor_start is None:

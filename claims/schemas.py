@@ -4,12 +4,12 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from claims.models import STATUSES
+from claims.models import STATUSES, Relation
 from claims.workflow import BY_ACTION, DISMISS_REASONS, active_scale
 from service.core.fields import Text, UTCDateTime, WebURL
 from service.core.urls import absolute
 
-RELATIONS = ("supports", "refutes", "context")
+RELATIONS = tuple(Relation)
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
 

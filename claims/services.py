@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlmodel import select
 
 from claims.errors import ClaimLocked, ClaimNotFound, StaleClaim
-from claims.models import Appearance, Citation, Claim, ClaimEvent, ClaimTag, Proposal
+from claims.models import Appearance, Citation, Claim, ClaimEvent, ClaimStatus, ClaimTag, Proposal
 from claims.search import ClaimSearch
 from service.accounts.models import User
 from service.core.database import utcnow
@@ -296,7 +296,7 @@ class ClaimService:
         claim = self.get(claim_id, user)
         if not etag_matches(claim.etag, expected):
             raise StaleClaim("The claim has changed since you read it; fetch it and try again.")
-        if claim.status == "published":
+        if claim.status == ClaimStatus.PUBLISHED:
             raise ClaimLocked("A published claim is changed through the `correct` transition.")
         changed = []
         if "text" in changes and changes["text"] != claim.text:
