@@ -6,6 +6,7 @@ capture, so a quote that disappears from its source is flagged rather than silen
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Required, TypedDict
 
 from sqlalchemy.orm import Session
 from sqlmodel import select
@@ -22,6 +23,25 @@ from sources.services import CaptureReport, SourceService
 FROZEN_STATUSES = (ClaimStatus.PUBLISHED, ClaimStatus.DISMISSED)
 
 CITE_ROLE = Role.REVIEWER  # who may add and remove citations
+
+
+class QuoteData(TypedDict, total=False):
+    """A W3C TextQuoteSelector (`QuoteIn`)."""
+
+    exact: Required[str]
+    prefix: str | None
+    suffix: str | None
+
+
+class NewCitation(TypedDict, total=False):
+    """A citation (`CitationIn`): a known `source_id` or a `url`, never both."""
+
+    source_id: str
+    url: str
+    relation: Required[str]  # a Relation
+    quote: Required[QuoteData]
+    locator: str | None
+    note: str | None
 
 
 @dataclass
@@ -50,7 +70,7 @@ class CitationService:
         self.notify = notify  # e.g. the webhook outbox: called in the same transaction
         self._texts: dict[str, str] = {}  # snapshot id -> extracted text, read once per unit of work
 
-    def add(self, claim_id: str, user: User, data: dict) -> Cited:
+    def add(self, claim_id: str, user: User, data: NewCitation) -> Cited:
         """Cite `data["source_id"]` or `data["url"]` (added as a source if new) with a quote."""
         ensure_role(user, CITE_ROLE)
         claim = self.claims.get(claim_id, user, lock=True)

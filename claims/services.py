@@ -6,7 +6,8 @@ Services `add` and `flush`; the caller (one HTTP request, one CLI command) commi
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Required, TypedDict
 
 import sqlalchemy as sa
 from rapidfuzz import fuzz
@@ -27,7 +28,39 @@ GENESIS_HASH = "0" * 64
 # Readers without a token see a claim once a verdict on it has been published (and still
 # while a correction of it is under way).
 PUBLIC = Claim.verdict_version > 0
-APPEARANCE_FIELDS = ("url", "title", "publisher", "published_at", "quote")
+
+
+# What the API's schemas (`claims.schemas`) load, as the services take it. A key is absent when
+# the client left the field out, which is not the same as sending null (PATCH keeps the value).
+class AppearanceData(TypedDict, total=False):
+    """An appearance (`AppearanceIn`): at least a url or a quote."""
+
+    url: str | None
+    title: str | None
+    publisher: str | None
+    published_at: date | None
+    quote: str | None
+
+
+class ClaimFields(TypedDict, total=False):
+    """The fields a claim is submitted with and edited through (`ClaimFieldsIn`)."""
+
+    claimant: str | None
+    language: str | None
+    tags: list[str]
+
+
+class NewClaim(ClaimFields, total=False):
+    """A claim as submitted (`ClaimIn`)."""
+
+    text: Required[str]
+    appearance: AppearanceData | None
+
+
+class ClaimChanges(ClaimFields, total=False):
+    """An edit (`ClaimPatch`): only the keys present change."""
+
+    text: str
 
 
 def event_digest(event: ClaimEvent) -> str:
@@ -249,7 +282,7 @@ class ClaimService:
         return self.duplicates.near(text)
 
     def submit(
-        self, submitter: User, data: dict, possible_duplicates: list[PossibleDuplicate] | None = None
+        self, submitter: User, data: NewClaim, possible_duplicates: list[PossibleDuplicate] | None = None
     ) -> Submission:
         """Add a claim, or the appearance to the existing claim with the same normalised text."""
         if possible_duplicates is None:
@@ -271,7 +304,8 @@ class ClaimService:
                 self.effects.add(Effect.CLAIM_CHANGED, claim.id)
                 self.history.record(claim, submitter.id, "submitted", to_status=claim.status)
                 return Submission(claim, True, _without(possible_duplicates, claim.id))
-        if data.get("appearance") and self._add_appearance(existing, submitter, data["appearance"]):
+        appearance = data.get("appearance")
+        if appearance and self._add_appearance(existing, submitter, appearance):
             self.history.record(
                 existing,
                 submitter.id,
@@ -281,7 +315,7 @@ class ClaimService:
             self.touch(existing)
         return Submission(existing, False, _without(possible_duplicates, existing.id))
 
-    def add_appearance(self, claim_id: str, user: User, data: dict) -> Claim:
+    def add_appearance(self, claim_id: str, user: User, data: AppearanceData) -> Claim:
         """Record one more place where the claim was made (an identical one is not repeated)."""
         claim = self.get(claim_id, user, lock=True)
         if self._add_appearance(claim, user, data):
@@ -291,7 +325,7 @@ class ClaimService:
 
     # -- editing -----------------------------------------------------------------------------
 
-    def update(self, claim_id: str, user: User, expected: list[str], changes: dict) -> Claim:
+    def update(self, claim_id: str, user: User, expected: list[str], changes: ClaimChanges) -> Claim:
         """Edit text, claimant, tags or language of an unpublished claim at the expected ETag."""
         claim = self.get(claim_id, user)
         if not etag_matches(claim.etag, expected):
@@ -306,10 +340,12 @@ class ClaimService:
                 raise ClaimLocked(f"Another claim already has this text: {other.id}.", duplicate_of=other.id)
             claim.text, claim.text_key = changes["text"], key
             changed.append("text")
-        for name in ("claimant", "language"):
-            if name in changes and changes[name] != getattr(claim, name):
-                setattr(claim, name, changes[name])
-                changed.append(name)
+        if "claimant" in changes and changes["claimant"] != claim.claimant:
+            claim.claimant = changes["claimant"]
+            changed.append("claimant")
+        if "language" in changes and changes["language"] != claim.language:
+            claim.language = changes["language"]
+            changed.append("language")
         if "tags" in changes and _tags(changes["tags"]) != claim.tag_names:
             claim.tags = [
                 ClaimTag(claim_id=claim.id, tag=t, position=i) for i, t in enumerate(_tags(changes["tags"]))
@@ -335,7 +371,7 @@ class ClaimService:
     def _by_key(self, key: str, lock: bool = False) -> Claim | None:
         return self.session.scalars(_with_children(select(Claim).where(Claim.text_key == key), lock)).first()
 
-    def _new_claim(self, submitter: User, key: str, data: dict) -> Claim:
+    def _new_claim(self, submitter: User, key: str, data: NewClaim) -> Claim:
         claim = Claim(
             text=data["text"],
             text_key=key,
@@ -348,17 +384,27 @@ class ClaimService:
         ]
         claim.appearances = []
         claim.citations, claim.verdicts = [], []  # known empty: the answer needs no query for them
-        if data.get("appearance"):
-            self._add_appearance(claim, submitter, data["appearance"])
+        appearance = data.get("appearance")
+        if appearance:
+            self._add_appearance(claim, submitter, appearance)
         claim.search_text = _search_text(claim)
         return claim
 
-    def _add_appearance(self, claim: Claim, user: User, data: dict) -> bool:
-        values = {name: data.get(name) for name in APPEARANCE_FIELDS}
+    def _add_appearance(self, claim: Claim, user: User, data: AppearanceData) -> bool:
+        url, quote = data.get("url"), data.get("quote")
         for known in claim.appearances:
-            if (known.url, known.quote) == (values["url"], values["quote"]):
+            if (known.url, known.quote) == (url, quote):
                 return False
-        claim.appearances.append(Appearance(claim_id=claim.id, added_by=user.id, **values))
+        appearance = Appearance(
+            claim_id=claim.id,
+            added_by=user.id,
+            url=url,
+            title=data.get("title"),
+            publisher=data.get("publisher"),
+            published_at=data.get("published_at"),
+            quote=quote,
+        )
+        claim.appearances.append(appearance)
         return True
 
     def touch(self, claim: Claim) -> None:

@@ -7,6 +7,7 @@ the caller's transaction.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Required, TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,24 @@ from service.core.errors import ConflictError, ForbiddenError, InvalidInputError
 from service.core.etags import etag_matches
 
 SUPPORTING = (Relation.SUPPORTS, Relation.REFUTES)
+
+
+class TransitionFields(TypedDict, total=False):
+    """The fields a transition may take; the workflow table says which ones each action needs."""
+
+    assignee: str
+    rating: str
+    summary: str
+    note: str
+    correction_note: str
+    reason: str
+    duplicate_of: str
+
+
+class TransitionBody(TransitionFields, total=False):
+    """A transition as `TransitionIn` loads it: the action and its fields."""
+
+    action: Required[str]
 
 
 @dataclass
@@ -63,7 +82,7 @@ class VerificationService:
         self.approvals_required = approvals_required
         self.notify = notify  # e.g. the webhook outbox: called in the same transaction
 
-    def apply(self, claim_id: str, user: User, expected: list[str], body: dict) -> Claim:
+    def apply(self, claim_id: str, user: User, expected: list[str], body: TransitionBody) -> Claim:
         """Apply `body["action"]` to the claim at the version the caller read."""
         rule = BY_ACTION[body["action"]]
         claim = self.claims.get(claim_id, user, lock=True)
@@ -85,7 +104,7 @@ class VerificationService:
         if errors:
             raise InvalidInputError(f"The fields do not fit `{rule.action}`.", errors)
         from_status = claim.status
-        handler: Callable[[Claim, User, dict], Outcome] = getattr(self, f"_{rule.action}")
+        handler: Callable[[Claim, User, TransitionBody], Outcome] = getattr(self, f"_{rule.action}")
         outcome = handler(claim, user, body)
         claim.status = outcome.to_status
         note = outcome.note if outcome.note is not None else body.get("note")
@@ -105,14 +124,14 @@ class VerificationService:
 
     # -- one handler per action ---------------------------------------------------------------
 
-    def _start_research(self, claim: Claim, user: User, body: dict) -> Outcome:
+    def _start_research(self, claim: Claim, user: User, body: TransitionBody) -> Outcome:
         assignee = self.session.get(User, body.get("assignee") or user.id)
         if assignee is None or assignee.disabled_at is not None or not assignee.has_role(Role.REVIEWER):
             raise InvalidInputError("The assignee must be a reviewer.", {"assignee": ["Not a reviewer."]})
         claim.assignee_id = assignee.id
         return Outcome(ClaimStatus.RESEARCHING, body.get("note") or f"Assigned to {assignee.name}.")
 
-    def _propose(self, claim: Claim, user: User, body: dict) -> Outcome:
+    def _propose(self, claim: Claim, user: User, body: TransitionBody) -> Outcome:
         rating = body["rating"]
         if rating not in self.scale:
             keys = ", ".join(r.key for r in self.scale.ratings)
@@ -137,7 +156,7 @@ class VerificationService:
         label = self.scale[rating].label
         return Outcome(ClaimStatus.IN_REVIEW, body.get("note") or f"Proposed: {label}.")
 
-    def _approve(self, claim: Claim, user: User, body: dict) -> Outcome:
+    def _approve(self, claim: Claim, user: User, body: TransitionBody) -> Outcome:
         proposal = self._pending(claim)
         if proposal.proposer_id == user.id:
             raise ForbiddenError("You proposed this verdict; another reviewer must approve it.")
@@ -184,14 +203,14 @@ class VerificationService:
         event = "claim.published" if verdict.version == 1 else "claim.corrected"
         return Outcome(ClaimStatus.PUBLISHED, note, verdict.version, event)
 
-    def _request_changes(self, claim: Claim, user: User, body: dict) -> Outcome:
+    def _request_changes(self, claim: Claim, user: User, body: TransitionBody) -> Outcome:
         self._set_aside(claim, ProposalState.CHANGES_REQUESTED)
         return Outcome(ClaimStatus.RESEARCHING)
 
-    def _correct(self, claim: Claim, user: User, body: dict) -> Outcome:
+    def _correct(self, claim: Claim, user: User, body: TransitionBody) -> Outcome:
         return Outcome(ClaimStatus.RESEARCHING)
 
-    def _dismiss(self, claim: Claim, user: User, body: dict) -> Outcome:
+    def _dismiss(self, claim: Claim, user: User, body: TransitionBody) -> Outcome:
         if claim.verdict_version > 0:
             raise ConflictError("This claim has a published verdict: correct it rather than dismiss it.")
         note = body.get("note") or f"Dismissed: {body['reason'].replace('_', ' ')}."
@@ -217,7 +236,7 @@ class VerificationService:
         self._set_aside(claim, ProposalState.DISMISSED)
         return Outcome(ClaimStatus.DISMISSED, note)
 
-    def _reopen(self, claim: Claim, user: User, body: dict) -> Outcome:
+    def _reopen(self, claim: Claim, user: User, body: TransitionBody) -> Outcome:
         claim.duplicate_of = None
         return Outcome(ClaimStatus.SUBMITTED)
 

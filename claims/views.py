@@ -4,6 +4,7 @@ from flask import Response, json
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from claims.citations import NewCitation
 from claims.claimreview import claim_review
 from claims.errors import ClaimNotFound
 from claims.schemas import (
@@ -20,7 +21,16 @@ from claims.schemas import (
     TransitionIn,
     TransitionOut,
 )
-from claims.services import ClaimFilters, ClaimService, DuplicateFinder, History
+from claims.services import (
+    AppearanceData,
+    ClaimChanges,
+    ClaimFilters,
+    ClaimService,
+    DuplicateFinder,
+    History,
+    NewClaim,
+)
+from claims.verification import TransitionBody
 from claims.workflow import TRANSITIONS, active_scale
 from service.core.pagination import decode_cursor, encode_cursor
 from service.core.urls import absolute
@@ -82,7 +92,7 @@ class Claims(MethodView):
             }
         ],
     )
-    def post(self, data: dict) -> tuple:
+    def post(self, data: NewClaim) -> tuple:
         """Submit a claim (or a new appearance of a claim already on the desk)."""
         with context.reading():  # SQLite: the look-up runs before, not inside, the write lock
             duplicates = claims().possible_duplicates(data["text"])
@@ -107,7 +117,7 @@ class ClaimItem(MethodView):
     @blp.alt_response(412, description="`If-Match` names an older version.")
     @blp.alt_response(428, description="`If-Match` is missing.")
     @blp.doc(security=BEARER)
-    def patch(self, changes: dict, claim_id: str) -> tuple:
+    def patch(self, changes: ClaimChanges, claim_id: str) -> tuple:
         """Edit text, claimant, tags or language (needs `If-Match`)."""
         expected = if_match()
         claim = claims().update(claim_id, current_user(), expected, changes)
@@ -119,7 +129,7 @@ class ClaimItem(MethodView):
 @blp.arguments(AppearanceIn)
 @blp.response(201, ClaimOut)
 @blp.doc(security=BEARER)
-def add_appearance(data: dict, claim_id: str) -> tuple:
+def add_appearance(data: AppearanceData, claim_id: str) -> tuple:
     """Record another place where the claim was made; answers the claim."""
     claim = claims().add_appearance(claim_id, current_user(), data)
     return claim, 201, _headers(claim)
@@ -140,7 +150,7 @@ def history(claim_id: str) -> dict:
 @blp.response(201, ClaimOut, description="The claim with its new citation (see `Location`).")
 @blp.alt_response(409, description="The claim is published or dismissed.")
 @blp.doc(security=BEARER)
-def add_citation(data: dict, claim_id: str) -> tuple:
+def add_citation(data: NewCitation, claim_id: str) -> tuple:
     """Cite a source (known, or a URL added and captured now) with the exact quote."""
     cited = services().citations.add(claim_id, current_user(), data)
     headers = _headers(cited.claim)
@@ -168,7 +178,7 @@ def delete_citation(claim_id: str, citation_id: str) -> tuple:
 @blp.alt_response(412, description="`If-Match` names an older version.")
 @blp.alt_response(428, description="`If-Match` is missing.")
 @blp.doc(security=BEARER)
-def transition(body: dict, claim_id: str) -> tuple:
+def transition(body: TransitionBody, claim_id: str) -> tuple:
     """Move the claim through the verification workflow (see `GET /api/v1/workflow`)."""
     expected = if_match()
     claim = services().verification.apply(claim_id, current_user(), expected, body)
