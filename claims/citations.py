@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Required, TypedDict
 
 from sqlalchemy.orm import Session
-from sqlmodel import select
+from sqlmodel import col, select
 
 from claims.errors import CitationNotFound, ClaimLocked
 from claims.models import AnchorStatus, Citation, Claim, ClaimStatus
@@ -134,7 +134,9 @@ class CitationService:
         # The claims they belong to, in one statement rather than one per citation.
         claims = {
             c.id: c
-            for c in self.session.scalars(select(Claim).where(Claim.id.in_({c.claim_id for c in citations})))
+            for c in self.session.scalars(
+                select(Claim).where(col(Claim.id).in_({c.claim_id for c in citations}))
+            )
         }
         touched: dict[str, Claim] = {}
         flagged: set[str] = set()
@@ -191,12 +193,12 @@ class CitationService:
             if new_text is not None
             else None
         )
-        same_words = (
+        if (
             anchor is not None
+            and new_text is not None
             and anchor.status == AnchorStatus.FOUND
             and (not anchor.fuzzy or normalise(new_text[anchor.start : anchor.end]) == old_passage)
-        )
-        if same_words:
+        ):  # the same words
             citation.anchor_status = AnchorStatus.FOUND
             citation.anchor_snapshot_id = report.snapshot.id
             citation.anchor_start, citation.anchor_end = anchor.start, anchor.end

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any, Optional
 
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
@@ -95,7 +96,8 @@ class Claim(SQLModel, table=True):
         sa_relationship_kwargs={"order_by": "Citation.id", "cascade": "all, delete-orphan"}
     )
     verdicts: list["Verdict"] = Relationship(sa_relationship_kwargs={"order_by": "Verdict.version"})
-    proposal: "Proposal" = Relationship(
+    # Optional["…"], not "… | None": SQLModel resolves the quoted class name, not a union in a string.
+    proposal: Optional["Proposal"] = Relationship(
         sa_relationship_kwargs={
             "primaryjoin": "foreign(Claim.pending_proposal_id) == Proposal.id",
             "viewonly": True,
@@ -227,10 +229,10 @@ class Verdict(SQLModel, table=True):
     rating: str = Field(max_length=40)
     summary: str = Field(sa_type=sa.Text)
     proposer_id: str = Field(foreign_key="user.id", max_length=40)
-    approvers: list = Field(default_factory=list, sa_type=sa.JSON)
+    approvers: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     proposed_at: datetime = Field(sa_type=UTCDateTime)
     published_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     correction_note: str | None = Field(default=None, sa_type=sa.Text)
     # The citations as they stood when this version was approved: the public record of what it
     # rests on, unchanged by later research on a correction.
-    evidence: list = Field(default_factory=list, sa_type=sa.JSON)
+    evidence: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)

@@ -1,6 +1,7 @@
 """The claims API contract: what clients send and what they get back (marshmallow)."""
 
 import re
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -23,7 +24,7 @@ class AppearanceIn(Schema):
     quote = Text(max=5000, allow_none=True, metadata={"description": "The exact sentence."})
 
     @validates_schema
-    def _url_or_quote(self, data: dict, **_kwargs: object) -> None:
+    def _url_or_quote(self, data: dict[str, Any], **_kwargs: object) -> None:
         if not data.get("url") and not data.get("quote"):
             raise ValidationError("An appearance needs at least a url or a quote.", "url")
 
@@ -54,7 +55,7 @@ class ClaimPatch(ClaimFieldsIn):
     text = Text(min=3, max=1000)
 
     @validates_schema
-    def _not_empty(self, data: dict, **_kwargs: object) -> None:
+    def _not_empty(self, data: dict[str, Any], **_kwargs: object) -> None:
         if not data:
             raise ValidationError("Send at least one of text, claimant, tags, language.")
 
@@ -99,7 +100,7 @@ class CitationIn(Schema):
     note = Text(max=2000, allow_none=True)
 
     @validates_schema
-    def _one_source(self, data: dict, **_kwargs: object) -> None:
+    def _one_source(self, data: dict[str, Any], **_kwargs: object) -> None:
         if bool(data.get("source_id")) == bool(data.get("url")):
             raise ValidationError("Give either source_id or url.", "source_id")
 
@@ -154,7 +155,7 @@ def rating_label(key: str) -> str:
     return scale[key].label if key in scale else key
 
 
-def claim_links(claim: object) -> dict:
+def claim_links(claim: object) -> dict[str, str]:
     claim_id = claim.id  # type: ignore[attr-defined]
     return {
         "self": absolute(f"/api/v1/claims/{claim_id}"),

@@ -7,13 +7,14 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Required, TypedDict
+from typing import Any, Required, TypedDict
 
 import sqlalchemy as sa
 from rapidfuzz import fuzz
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
-from sqlmodel import select
+from sqlalchemy.orm import QueryableAttribute, Session, selectinload
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from claims.errors import ClaimLocked, ClaimNotFound, StaleClaim
 from claims.models import Appearance, Citation, Claim, ClaimEvent, ClaimStatus, ClaimTag, Proposal
@@ -27,7 +28,7 @@ from service.core.text import claim_key, fold
 GENESIS_HASH = "0" * 64
 # Readers without a token see a claim once a verdict on it has been published (and still
 # while a correction of it is under way).
-PUBLIC = Claim.verdict_version > 0
+PUBLIC = col(Claim.verdict_version) > 0
 
 
 # What the API's schemas (`claims.schemas`) load, as the services take it. A key is absent when
@@ -100,14 +101,15 @@ class History:
     ) -> ClaimEvent:
         """Append one event for `claim`; it commits (or not) with the change it describes."""
         last = self.session.execute(
-            sa.select(ClaimEvent.seq, ClaimEvent.hash)
-            .where(ClaimEvent.claim_id == claim.id)
-            .order_by(ClaimEvent.seq.desc())
+            sa.select(col(ClaimEvent.seq), col(ClaimEvent.hash))
+            .where(col(ClaimEvent.claim_id) == claim.id)
+            .order_by(col(ClaimEvent.seq).desc())
             .limit(1)
         ).first()
+        last_seq, last_hash = last if last else (0, GENESIS_HASH)
         event = ClaimEvent(
             claim_id=claim.id,
-            seq=(last.seq + 1) if last else 1,
+            seq=last_seq + 1,
             at=utcnow(),
             actor=actor,
             action=action,
@@ -115,7 +117,7 @@ class History:
             to_status=to_status,
             note=note,
             verdict_version=verdict_version,
-            prev_hash=last.hash if last else GENESIS_HASH,
+            prev_hash=last_hash,
             hash="",
         )
         event.hash = event_digest(event)
@@ -126,7 +128,7 @@ class History:
         """Every event of a claim, oldest first."""
         return list(
             self.session.scalars(
-                select(ClaimEvent).where(ClaimEvent.claim_id == claim_id).order_by(ClaimEvent.seq)
+                select(ClaimEvent).where(ClaimEvent.claim_id == claim_id).order_by(col(ClaimEvent.seq))
             )
         )
 
@@ -237,30 +239,30 @@ class ClaimService:
             stmt = stmt.where(Claim.needs_review == filters.needs_review)
         if filters.tag:
             stmt = stmt.where(
-                Claim.id.in_(select(ClaimTag.claim_id).where(ClaimTag.tag == filters.tag.casefold()))
+                col(Claim.id).in_(select(ClaimTag.claim_id).where(ClaimTag.tag == filters.tag.casefold()))
             )
         if filters.q:
             stmt = stmt.where(self.search.matching(filters.q))
         if filters.source:
             stmt = stmt.where(
-                Claim.id.in_(select(Citation.claim_id).where(Citation.source_id == filters.source))
+                col(Claim.id).in_(select(Citation.claim_id).where(Citation.source_id == filters.source))
             )
         if after is not None:
-            stmt = stmt.where(Claim.seq < after)
-        stmt = stmt.order_by(Claim.seq.desc()).limit(limit + 1)
+            stmt = stmt.where(col(Claim.seq) < after)
+        stmt = stmt.order_by(col(Claim.seq).desc()).limit(limit + 1)
         claims = list(self.session.scalars(_with_children(stmt)))
         return claims[:limit], len(claims) > limit
 
     def published(self, limit: int = 10_000) -> list[Claim]:
         """Claims with a published verdict, newest first, with what their public pages show."""
-        stmt = select(Claim).where(PUBLIC).order_by(Claim.seq.desc()).limit(limit)
+        stmt = select(Claim).where(PUBLIC).order_by(col(Claim.seq).desc()).limit(limit)
         return list(self.session.scalars(_with_children(stmt)))
 
     def cites_publicly(self, source_id: str) -> bool:
         """Whether a published claim cites this source (its archive is then public too)."""
         stmt = (
             select(Citation.id)
-            .join(Claim, Claim.id == Citation.claim_id)
+            .join(Claim, col(Claim.id) == col(Citation.claim_id))
             .where(Citation.source_id == source_id, PUBLIC)
             .limit(1)
         )
@@ -416,18 +418,25 @@ class ClaimService:
         self.session.flush()
 
 
-def _with_children(stmt: sa.Select, lock: bool = False) -> sa.Select:
+def _with_children(stmt: SelectOfScalar[Claim], lock: bool = False) -> SelectOfScalar[Claim]:
     # Two extra statements per page, whatever its size: no query per row.
     stmt = stmt.options(
-        selectinload(Claim.tags),
-        selectinload(Claim.appearances),
-        selectinload(Claim.citations).selectinload(Citation.source),
-        selectinload(Claim.verdicts),
-        selectinload(Claim.proposal).selectinload(Proposal.approvals),
+        selectinload(_related(Claim.tags)),
+        selectinload(_related(Claim.appearances)),
+        selectinload(_related(Claim.citations)).selectinload(_related(Citation.source)),
+        selectinload(_related(Claim.verdicts)),
+        selectinload(_related(Claim.proposal)).selectinload(_related(Proposal.approvals)),
     )
     if lock:  # PostgreSQL row lock; SQLite writers are serialised by BEGIN IMMEDIATE already
         stmt = stmt.with_for_update(of=Claim).execution_options(populate_existing=True)
     return stmt
+
+
+def _related(attribute: object) -> QueryableAttribute[Any]:
+    """A relationship as SQLAlchemy sees it on the class (SQLModel types it as the related value)."""
+    if not isinstance(attribute, QueryableAttribute):
+        raise TypeError(f"Not a mapped relationship: {attribute!r}")
+    return attribute
 
 
 def _without(duplicates: list[PossibleDuplicate], claim_id: str) -> list[PossibleDuplicate]:

@@ -7,7 +7,7 @@ the caller's transaction.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Required, TypedDict
+from typing import Any, Required, TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -271,7 +271,7 @@ class VerificationService:
         return target
 
 
-def _evidence(citation: Citation) -> dict:
+def _evidence(citation: Citation) -> dict[str, Any]:
     return {
         "citation_id": citation.id,
         "source_id": citation.source_id,
