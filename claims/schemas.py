@@ -1,7 +1,7 @@
 """The claims API contract: what clients send and what they get back (marshmallow)."""
 
 import re
-from typing import Any
+from typing import Any, Protocol
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -155,8 +155,16 @@ def rating_label(key: str) -> str:
     return scale[key].label if key in scale else key
 
 
-def claim_links(claim: object) -> dict[str, str]:
-    claim_id = claim.id  # type: ignore[attr-defined]
+class _Identified(Protocol):
+    """A claim, or an object that stands for one in a dump (a claim with extra fields)."""
+
+    @property
+    def id(self) -> str: ...
+
+
+def claim_links(claim: _Identified) -> dict[str, str]:
+    """The claim's API, page and badge URLs."""
+    claim_id = claim.id
     return {
         "self": absolute(f"/api/v1/claims/{claim_id}"),
         "page": absolute(f"/c/{claim_id}"),
