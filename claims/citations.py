@@ -6,12 +6,13 @@ capture, so a quote that disappears from its source is flagged rather than silen
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Required, TypedDict
 
 from sqlalchemy.orm import Session
-from sqlmodel import select
+from sqlmodel import col, select
 
 from claims.errors import CitationNotFound, ClaimLocked
-from claims.models import Citation, Claim
+from claims.models import AnchorStatus, Citation, Claim, ClaimStatus
 from claims.services import ClaimService, History
 from service.accounts.models import Role, User, ensure_role
 from service.core.errors import InvalidInputError
@@ -19,9 +20,28 @@ from sources.anchoring import anchor_quote, normalise
 from sources.models import Snapshot, Source
 from sources.services import CaptureReport, SourceService
 
-FROZEN_STATUSES = ("published", "dismissed")
+FROZEN_STATUSES = (ClaimStatus.PUBLISHED, ClaimStatus.DISMISSED)
 
 CITE_ROLE = Role.REVIEWER  # who may add and remove citations
+
+
+class QuoteData(TypedDict, total=False):
+    """A W3C TextQuoteSelector (`QuoteIn`)."""
+
+    exact: Required[str]
+    prefix: str | None
+    suffix: str | None
+
+
+class NewCitation(TypedDict, total=False):
+    """A citation (`CitationIn`): a known `source_id` or a `url`, never both."""
+
+    source_id: str
+    url: str
+    relation: Required[str]  # a Relation
+    quote: Required[QuoteData]
+    locator: str | None
+    note: str | None
 
 
 @dataclass
@@ -50,7 +70,7 @@ class CitationService:
         self.notify = notify  # e.g. the webhook outbox: called in the same transaction
         self._texts: dict[str, str] = {}  # snapshot id -> extracted text, read once per unit of work
 
-    def add(self, claim_id: str, user: User, data: dict) -> Cited:
+    def add(self, claim_id: str, user: User, data: NewCitation) -> Cited:
         """Cite `data["source_id"]` or `data["url"]` (added as a source if new) with a quote."""
         ensure_role(user, CITE_ROLE)
         claim = self.claims.get(claim_id, user, lock=True)
@@ -114,20 +134,25 @@ class CitationService:
         # The claims they belong to, in one statement rather than one per citation.
         claims = {
             c.id: c
-            for c in self.session.scalars(select(Claim).where(Claim.id.in_({c.claim_id for c in citations})))
+            for c in self.session.scalars(
+                select(Claim).where(col(Claim.id).in_({c.claim_id for c in citations}))
+            )
         }
         touched: dict[str, Claim] = {}
         flagged: set[str] = set()
         for citation in citations:
             before = (citation.anchor_status, citation.anchor_snapshot_id, citation.anchor_start)
-            if citation.anchor_status in ("pending", "not_found"):
+            if citation.anchor_status in (AnchorStatus.PENDING, AnchorStatus.NOT_FOUND):
                 self._anchor(citation, report.snapshot)
-            elif report.content_changed and citation.anchor_status in ("found", "source_changed"):
+            elif report.content_changed and citation.anchor_status in (
+                AnchorStatus.FOUND,
+                AnchorStatus.SOURCE_CHANGED,
+            ):
                 self._reanchor(citation, report)
             if (citation.anchor_status, citation.anchor_snapshot_id, citation.anchor_start) != before:
                 claim = claims[citation.claim_id]
                 touched[claim.id] = claim
-                if citation.anchor_status == "source_changed" and before[0] == "found":
+                if citation.anchor_status == AnchorStatus.SOURCE_CHANGED and before[0] == AnchorStatus.FOUND:
                     if claim.verdict_version > 0:
                         claim.needs_review = True
                         flagged.add(claim.id)
@@ -151,7 +176,7 @@ class CitationService:
 
     def _anchor(self, citation: Citation, snapshot: Snapshot | None) -> None:
         if snapshot is None or snapshot.text_sha256 is None:
-            citation.anchor_status = "pending"
+            citation.anchor_status = AnchorStatus.PENDING
             return
         anchor = anchor_quote(self._text(snapshot), citation.exact, citation.prefix, citation.suffix)
         citation.anchor_status = anchor.status
@@ -168,18 +193,18 @@ class CitationService:
             if new_text is not None
             else None
         )
-        same_words = (
+        if (
             anchor is not None
-            and anchor.status == "found"
+            and new_text is not None
+            and anchor.status == AnchorStatus.FOUND
             and (not anchor.fuzzy or normalise(new_text[anchor.start : anchor.end]) == old_passage)
-        )
-        if same_words:
-            citation.anchor_status = "found"
+        ):  # the same words
+            citation.anchor_status = AnchorStatus.FOUND
             citation.anchor_snapshot_id = report.snapshot.id
             citation.anchor_start, citation.anchor_end = anchor.start, anchor.end
             citation.anchor_score, citation.anchor_fuzzy = anchor.score, anchor.fuzzy
         else:
-            citation.anchor_status = "source_changed"  # still points at the old snapshot
+            citation.anchor_status = AnchorStatus.SOURCE_CHANGED  # still points at the old snapshot
 
     def _passage(self, citation: Citation) -> str | None:
         if citation.anchor_snapshot_id is None or citation.anchor_start is None:

@@ -4,6 +4,7 @@
 """
 
 from datetime import datetime
+from typing import Any
 
 from claims.models import Appearance, Claim
 from claims.workflow import RatingScale
@@ -24,8 +25,8 @@ def _date(value: datetime | None) -> str | None:
     return value.date().isoformat() if value else None
 
 
-def _appearance(appearance: Appearance) -> dict:
-    work: dict = {"@type": "CreativeWork"}
+def _appearance(appearance: Appearance) -> dict[str, Any]:
+    work: dict[str, Any] = {"@type": "CreativeWork"}
     if appearance.url:
         work["url"] = appearance.url
     if appearance.title:
@@ -39,14 +40,14 @@ def _appearance(appearance: Appearance) -> dict:
 
 def claim_review(
     claim: Claim, page_url: str, publisher_name: str, publisher_url: str | None, scale: RatingScale
-) -> dict | None:
+) -> dict[str, Any] | None:
     """The ClaimReview of the claim's current verdict, or None when nothing is published."""
     verdict = claim.verdict
     if verdict is None:
         return None
     first = claim.verdicts[0]
     appearances = sorted(claim.appearances, key=lambda a: (a.published_at is None, a.published_at, a.id))
-    item: dict = {"@type": "Claim"}
+    item: dict[str, Any] = {"@type": "Claim"}
     if claim.claimant:
         item["author"] = {"@type": "Organization", "name": claim.claimant}
     if appearances:
@@ -55,10 +56,13 @@ def claim_review(
         if appearances[0].published_at:
             item["datePublished"] = appearances[0].published_at.isoformat()
     rating = scale.get(verdict.rating)
-    review_rating: dict = {"@type": "Rating", "alternateName": rating.label if rating else verdict.rating}
+    review_rating: dict[str, Any] = {
+        "@type": "Rating",
+        "alternateName": rating.label if rating else verdict.rating,
+    }
     if rating is not None and rating.value is not None:
         review_rating |= {"ratingValue": rating.value, "bestRating": 5, "worstRating": 1}
-    author: dict = {"@type": "Organization", "name": publisher_name}
+    author: dict[str, Any] = {"@type": "Organization", "name": publisher_name}
     if publisher_url:
         author["url"] = publisher_url
     return {
@@ -75,7 +79,7 @@ def claim_review(
     }
 
 
-def data_feed(reviews: list[dict], modified: datetime | None) -> dict:
+def data_feed(reviews: list[dict[str, Any]], modified: datetime | None) -> dict[str, Any]:
     """A schema.org DataFeed of ClaimReviews (each keeps its own @context)."""
     return {
         "@context": "https://schema.org",

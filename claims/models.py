@@ -1,6 +1,8 @@
 """Claim tables: the claim, its tags, where it appeared, and its append-only history."""
 
 from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Optional
 
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
@@ -11,7 +13,45 @@ from sources.models import Source
 
 _VERSION = sa.Column("version", sa.Integer, nullable=False)
 
-STATUSES = ("submitted", "researching", "in_review", "published", "dismissed")
+
+class ClaimStatus(StrEnum):
+    """Where a claim stands in the workflow (`claims.workflow.TRANSITIONS` moves it)."""
+
+    SUBMITTED = "submitted"
+    RESEARCHING = "researching"
+    IN_REVIEW = "in_review"
+    PUBLISHED = "published"
+    DISMISSED = "dismissed"
+
+
+class Relation(StrEnum):
+    """How a cited quote bears on the claim."""
+
+    SUPPORTS = "supports"
+    REFUTES = "refutes"
+    CONTEXT = "context"
+
+
+class AnchorStatus(StrEnum):
+    """Whether a citation's quote was found in its source's archived text."""
+
+    PENDING = "pending"  # no usable snapshot yet
+    FOUND = "found"
+    NOT_FOUND = "not_found"
+    SOURCE_CHANGED = "source_changed"  # found once, gone from a later capture
+
+
+class ProposalState(StrEnum):
+    """What became of a proposed verdict."""
+
+    PENDING = "pending"
+    PUBLISHED = "published"
+    CHANGES_REQUESTED = "changes_requested"
+    DISMISSED = "dismissed"
+
+
+# The columns stay plain strings (the schema does not change); members compare equal to them.
+STATUSES: tuple[str, ...] = tuple(ClaimStatus)
 
 
 class Claim(SQLModel, table=True):
@@ -26,7 +66,7 @@ class Claim(SQLModel, table=True):
     text_key: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     claimant: str | None = Field(default=None, max_length=300)
     language: str | None = Field(default=None, max_length=35)
-    status: str = Field(default="submitted", max_length=20, index=True)
+    status: str = Field(default=ClaimStatus.SUBMITTED, max_length=20, index=True)
     assignee_id: str | None = Field(default=None, foreign_key="user.id", index=True, max_length=40)
     # The current published rating and verdict version (0: never published), kept here so lists
     # filter on them without a join. A claim is public once verdict_version > 0.
@@ -56,7 +96,8 @@ class Claim(SQLModel, table=True):
         sa_relationship_kwargs={"order_by": "Citation.id", "cascade": "all, delete-orphan"}
     )
     verdicts: list["Verdict"] = Relationship(sa_relationship_kwargs={"order_by": "Verdict.version"})
-    proposal: "Proposal" = Relationship(
+    # Optional["…"], not "… | None": SQLModel resolves the quoted class name, not a union in a string.
+    proposal: Optional["Proposal"] = Relationship(
         sa_relationship_kwargs={
             "primaryjoin": "foreign(Claim.pending_proposal_id) == Proposal.id",
             "viewonly": True,
@@ -134,13 +175,13 @@ class Citation(SQLModel, table=True):
     id: str = Field(default_factory=lambda: new_id("cit"), primary_key=True, max_length=40)
     claim_id: str = Field(foreign_key="claim.id", index=True, max_length=40)
     source_id: str = Field(foreign_key="source.id", index=True, max_length=40)
-    relation: str = Field(max_length=20)  # supports, refutes, context
+    relation: str = Field(max_length=20)  # a Relation
     exact: str = Field(sa_type=sa.Text)
     prefix: str | None = Field(default=None, sa_type=sa.Text)
     suffix: str | None = Field(default=None, sa_type=sa.Text)
     locator: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, sa_type=sa.Text)
-    anchor_status: str = Field(default="pending", max_length=20)  # pending, found, not_found, source_changed
+    anchor_status: str = Field(default=AnchorStatus.PENDING, max_length=20)
     anchor_snapshot_id: str | None = Field(default=None, foreign_key="snapshot.id", max_length=40)
     anchor_start: int | None = None
     anchor_end: int | None = None
@@ -162,7 +203,7 @@ class Proposal(SQLModel, table=True):
     rating: str = Field(max_length=40)
     summary: str = Field(sa_type=sa.Text)
     proposer_id: str = Field(foreign_key="user.id", max_length=40)
-    state: str = Field(default="pending", max_length=20)  # pending, published, changes_requested, dismissed
+    state: str = Field(default=ProposalState.PENDING, max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     approvals: list["Approval"] = Relationship(sa_relationship_kwargs={"order_by": "Approval.at"})
@@ -188,10 +229,10 @@ class Verdict(SQLModel, table=True):
     rating: str = Field(max_length=40)
     summary: str = Field(sa_type=sa.Text)
     proposer_id: str = Field(foreign_key="user.id", max_length=40)
-    approvers: list = Field(default_factory=list, sa_type=sa.JSON)
+    approvers: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     proposed_at: datetime = Field(sa_type=UTCDateTime)
     published_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     correction_note: str | None = Field(default=None, sa_type=sa.Text)
     # The citations as they stood when this version was approved: the public record of what it
     # rests on, unchanged by later research on a correction.
-    evidence: list = Field(default_factory=list, sa_type=sa.JSON)
+    evidence: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)

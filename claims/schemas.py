@@ -1,15 +1,16 @@
 """The claims API contract: what clients send and what they get back (marshmallow)."""
 
 import re
+from typing import Any, Protocol
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from claims.models import STATUSES
+from claims.models import STATUSES, Relation
 from claims.workflow import BY_ACTION, DISMISS_REASONS, active_scale
 from service.core.fields import Text, UTCDateTime, WebURL
 from service.core.urls import absolute
 
-RELATIONS = ("supports", "refutes", "context")
+RELATIONS = tuple(Relation)
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
 
@@ -23,7 +24,7 @@ class AppearanceIn(Schema):
     quote = Text(max=5000, allow_none=True, metadata={"description": "The exact sentence."})
 
     @validates_schema
-    def _url_or_quote(self, data: dict, **_kwargs: object) -> None:
+    def _url_or_quote(self, data: dict[str, Any], **_kwargs: object) -> None:
         if not data.get("url") and not data.get("quote"):
             raise ValidationError("An appearance needs at least a url or a quote.", "url")
 
@@ -54,7 +55,7 @@ class ClaimPatch(ClaimFieldsIn):
     text = Text(min=3, max=1000)
 
     @validates_schema
-    def _not_empty(self, data: dict, **_kwargs: object) -> None:
+    def _not_empty(self, data: dict[str, Any], **_kwargs: object) -> None:
         if not data:
             raise ValidationError("Send at least one of text, claimant, tags, language.")
 
@@ -99,7 +100,7 @@ class CitationIn(Schema):
     note = Text(max=2000, allow_none=True)
 
     @validates_schema
-    def _one_source(self, data: dict, **_kwargs: object) -> None:
+    def _one_source(self, data: dict[str, Any], **_kwargs: object) -> None:
         if bool(data.get("source_id")) == bool(data.get("url")):
             raise ValidationError("Give either source_id or url.", "source_id")
 
@@ -154,8 +155,16 @@ def rating_label(key: str) -> str:
     return scale[key].label if key in scale else key
 
 
-def claim_links(claim: object) -> dict:
-    claim_id = claim.id  # type: ignore[attr-defined]
+class _Identified(Protocol):
+    """A claim, or an object that stands for one in a dump (a claim with extra fields)."""
+
+    @property
+    def id(self) -> str: ...
+
+
+def claim_links(claim: _Identified) -> dict[str, str]:
+    """The claim's API, page and badge URLs."""
+    claim_id = claim.id
     return {
         "self": absolute(f"/api/v1/claims/{claim_id}"),
         "page": absolute(f"/c/{claim_id}"),

@@ -10,10 +10,12 @@ import threading
 import time
 import unicodedata
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from claims.models import Claim
 
@@ -87,14 +89,14 @@ class ClaimSearch:
         if not words and not phrases:
             return sa.false()
         if self.dialect == "postgresql":
-            query = None
+            query: sa.ColumnElement[Any] | None = None
             for w in words:
                 query = _pg_and(query, sa.func.plainto_tsquery("simple", w))
             for p in phrases:
                 query = _pg_and(query, sa.func.phraseto_tsquery("simple", " ".join(p)))
             return sa.column("search_vector").op("@@")(query)
         terms = [_fts5_quote(w) for w in words] + [_fts5_quote(" ".join(p)) for p in phrases]
-        return Claim.seq.in_(
+        return col(Claim.seq).in_(
             sa.select(sa.column("rowid"))
             .select_from(sa.table("claim_fts"))
             .where(sa.text("claim_fts MATCH :fts_q").bindparams(fts_q=" ".join(terms)))
@@ -117,24 +119,24 @@ class ClaimSearch:
                 return rows
         return []
 
-    def _sharing_a_group(self, groups: list[tuple[str, ...]], limit: int) -> list[tuple[str, str]]:
+    def _sharing_a_group(self, groups: Sequence[tuple[str, ...]], limit: int) -> list[tuple[str, str]]:
         """Claims holding every word of at least one group, best ranked first."""
         if self.dialect == "postgresql":
-            query = None
+            query: sa.ColumnElement[Any] | None = None
             for group in groups:
-                both = None
+                both: sa.ColumnElement[Any] | None = None
                 for word in group:
                     term = sa.func.plainto_tsquery("simple", word)
                     both = term if both is None else both.op("&&")(term)
                 query = both if query is None else query.op("||")(both)
-            vector = sa.column("search_vector")
+            vector: sa.ColumnClause[Any] = sa.column("search_vector")
             stmt = (
-                sa.select(Claim.id, Claim.text)
+                sa.select(col(Claim.id), col(Claim.text))
                 .where(vector.op("@@")(query))
                 .order_by(sa.func.ts_rank(vector, query).desc())
                 .limit(limit)
             )
-            return [tuple(row) for row in self.session.execute(stmt)]
+            return [(claim_id, text) for claim_id, text in self.session.execute(stmt)]
         match = " OR ".join("(" + " AND ".join(_fts5_quote(w) for w in group) + ")" for group in groups)
         rows = self.session.execute(
             sa.text(
@@ -143,7 +145,7 @@ class ClaimSearch:
             ),
             {"q": match, "limit": limit},
         ).all()
-        return [tuple(row) for row in rows]
+        return [(claim_id, text) for claim_id, text in rows]
 
     def _rarest(self, words: list[str], keep: int) -> list[str]:
         """The `keep` words of `words` found in the fewest claims."""
@@ -218,13 +220,14 @@ class TermCounts:
         return known
 
 
-_TERM_COUNTS: "weakref.WeakKeyDictionary[sa.Engine, TermCounts]" = weakref.WeakKeyDictionary()
+# Keyed by the session's bind: the engine (a session bound to one connection would get its own).
+_TERM_COUNTS: "weakref.WeakKeyDictionary[sa.Engine | sa.Connection, TermCounts]" = weakref.WeakKeyDictionary()
 
 
-def _term_counts(engine: sa.Engine) -> TermCounts:
-    counts = _TERM_COUNTS.get(engine)
+def _term_counts(bind: sa.Engine | sa.Connection) -> TermCounts:
+    counts = _TERM_COUNTS.get(bind)
     if counts is None:
-        counts = _TERM_COUNTS.setdefault(engine, TermCounts())
+        counts = _TERM_COUNTS.setdefault(bind, TermCounts())
     return counts
 
 
@@ -238,5 +241,5 @@ def _fts5_quote(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _pg_and(left: sa.ColumnElement | None, right: sa.ColumnElement) -> sa.ColumnElement:
+def _pg_and(left: sa.ColumnElement[Any] | None, right: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return right if left is None else left.op("&&")(right)

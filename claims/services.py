@@ -6,16 +6,18 @@ Services `add` and `flush`; the caller (one HTTP request, one CLI command) commi
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any, Required, TypedDict
 
 import sqlalchemy as sa
 from rapidfuzz import fuzz
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
-from sqlmodel import select
+from sqlalchemy.orm import QueryableAttribute, Session, selectinload
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from claims.errors import ClaimLocked, ClaimNotFound, StaleClaim
-from claims.models import Appearance, Citation, Claim, ClaimEvent, ClaimTag, Proposal
+from claims.models import Appearance, Citation, Claim, ClaimEvent, ClaimStatus, ClaimTag, Proposal
 from claims.search import ClaimSearch
 from service.accounts.models import User
 from service.core.database import utcnow
@@ -26,8 +28,40 @@ from service.core.text import claim_key, fold
 GENESIS_HASH = "0" * 64
 # Readers without a token see a claim once a verdict on it has been published (and still
 # while a correction of it is under way).
-PUBLIC = Claim.verdict_version > 0
-APPEARANCE_FIELDS = ("url", "title", "publisher", "published_at", "quote")
+PUBLIC = col(Claim.verdict_version) > 0
+
+
+# What the API's schemas (`claims.schemas`) load, as the services take it. A key is absent when
+# the client left the field out, which is not the same as sending null (PATCH keeps the value).
+class AppearanceData(TypedDict, total=False):
+    """An appearance (`AppearanceIn`): at least a url or a quote."""
+
+    url: str | None
+    title: str | None
+    publisher: str | None
+    published_at: date | None
+    quote: str | None
+
+
+class ClaimFields(TypedDict, total=False):
+    """The fields a claim is submitted with and edited through (`ClaimFieldsIn`)."""
+
+    claimant: str | None
+    language: str | None
+    tags: list[str]
+
+
+class NewClaim(ClaimFields, total=False):
+    """A claim as submitted (`ClaimIn`)."""
+
+    text: Required[str]
+    appearance: AppearanceData | None
+
+
+class ClaimChanges(ClaimFields, total=False):
+    """An edit (`ClaimPatch`): only the keys present change."""
+
+    text: str
 
 
 def event_digest(event: ClaimEvent) -> str:
@@ -67,14 +101,15 @@ class History:
     ) -> ClaimEvent:
         """Append one event for `claim`; it commits (or not) with the change it describes."""
         last = self.session.execute(
-            sa.select(ClaimEvent.seq, ClaimEvent.hash)
-            .where(ClaimEvent.claim_id == claim.id)
-            .order_by(ClaimEvent.seq.desc())
+            sa.select(col(ClaimEvent.seq), col(ClaimEvent.hash))
+            .where(col(ClaimEvent.claim_id) == claim.id)
+            .order_by(col(ClaimEvent.seq).desc())
             .limit(1)
         ).first()
+        last_seq, last_hash = last if last else (0, GENESIS_HASH)
         event = ClaimEvent(
             claim_id=claim.id,
-            seq=(last.seq + 1) if last else 1,
+            seq=last_seq + 1,
             at=utcnow(),
             actor=actor,
             action=action,
@@ -82,7 +117,7 @@ class History:
             to_status=to_status,
             note=note,
             verdict_version=verdict_version,
-            prev_hash=last.hash if last else GENESIS_HASH,
+            prev_hash=last_hash,
             hash="",
         )
         event.hash = event_digest(event)
@@ -93,7 +128,7 @@ class History:
         """Every event of a claim, oldest first."""
         return list(
             self.session.scalars(
-                select(ClaimEvent).where(ClaimEvent.claim_id == claim_id).order_by(ClaimEvent.seq)
+                select(ClaimEvent).where(ClaimEvent.claim_id == claim_id).order_by(col(ClaimEvent.seq))
             )
         )
 
@@ -204,30 +239,30 @@ class ClaimService:
             stmt = stmt.where(Claim.needs_review == filters.needs_review)
         if filters.tag:
             stmt = stmt.where(
-                Claim.id.in_(select(ClaimTag.claim_id).where(ClaimTag.tag == filters.tag.casefold()))
+                col(Claim.id).in_(select(ClaimTag.claim_id).where(ClaimTag.tag == filters.tag.casefold()))
             )
         if filters.q:
             stmt = stmt.where(self.search.matching(filters.q))
         if filters.source:
             stmt = stmt.where(
-                Claim.id.in_(select(Citation.claim_id).where(Citation.source_id == filters.source))
+                col(Claim.id).in_(select(Citation.claim_id).where(Citation.source_id == filters.source))
             )
         if after is not None:
-            stmt = stmt.where(Claim.seq < after)
-        stmt = stmt.order_by(Claim.seq.desc()).limit(limit + 1)
+            stmt = stmt.where(col(Claim.seq) < after)
+        stmt = stmt.order_by(col(Claim.seq).desc()).limit(limit + 1)
         claims = list(self.session.scalars(_with_children(stmt)))
         return claims[:limit], len(claims) > limit
 
     def published(self, limit: int = 10_000) -> list[Claim]:
         """Claims with a published verdict, newest first, with what their public pages show."""
-        stmt = select(Claim).where(PUBLIC).order_by(Claim.seq.desc()).limit(limit)
+        stmt = select(Claim).where(PUBLIC).order_by(col(Claim.seq).desc()).limit(limit)
         return list(self.session.scalars(_with_children(stmt)))
 
     def cites_publicly(self, source_id: str) -> bool:
         """Whether a published claim cites this source (its archive is then public too)."""
         stmt = (
             select(Citation.id)
-            .join(Claim, Claim.id == Citation.claim_id)
+            .join(Claim, col(Claim.id) == col(Citation.claim_id))
             .where(Citation.source_id == source_id, PUBLIC)
             .limit(1)
         )
@@ -249,7 +284,7 @@ class ClaimService:
         return self.duplicates.near(text)
 
     def submit(
-        self, submitter: User, data: dict, possible_duplicates: list[PossibleDuplicate] | None = None
+        self, submitter: User, data: NewClaim, possible_duplicates: list[PossibleDuplicate] | None = None
     ) -> Submission:
         """Add a claim, or the appearance to the existing claim with the same normalised text."""
         if possible_duplicates is None:
@@ -271,7 +306,8 @@ class ClaimService:
                 self.effects.add(Effect.CLAIM_CHANGED, claim.id)
                 self.history.record(claim, submitter.id, "submitted", to_status=claim.status)
                 return Submission(claim, True, _without(possible_duplicates, claim.id))
-        if data.get("appearance") and self._add_appearance(existing, submitter, data["appearance"]):
+        appearance = data.get("appearance")
+        if appearance and self._add_appearance(existing, submitter, appearance):
             self.history.record(
                 existing,
                 submitter.id,
@@ -281,7 +317,7 @@ class ClaimService:
             self.touch(existing)
         return Submission(existing, False, _without(possible_duplicates, existing.id))
 
-    def add_appearance(self, claim_id: str, user: User, data: dict) -> Claim:
+    def add_appearance(self, claim_id: str, user: User, data: AppearanceData) -> Claim:
         """Record one more place where the claim was made (an identical one is not repeated)."""
         claim = self.get(claim_id, user, lock=True)
         if self._add_appearance(claim, user, data):
@@ -291,12 +327,12 @@ class ClaimService:
 
     # -- editing -----------------------------------------------------------------------------
 
-    def update(self, claim_id: str, user: User, expected: list[str], changes: dict) -> Claim:
+    def update(self, claim_id: str, user: User, expected: list[str], changes: ClaimChanges) -> Claim:
         """Edit text, claimant, tags or language of an unpublished claim at the expected ETag."""
         claim = self.get(claim_id, user)
         if not etag_matches(claim.etag, expected):
             raise StaleClaim("The claim has changed since you read it; fetch it and try again.")
-        if claim.status == "published":
+        if claim.status == ClaimStatus.PUBLISHED:
             raise ClaimLocked("A published claim is changed through the `correct` transition.")
         changed = []
         if "text" in changes and changes["text"] != claim.text:
@@ -306,10 +342,12 @@ class ClaimService:
                 raise ClaimLocked(f"Another claim already has this text: {other.id}.", duplicate_of=other.id)
             claim.text, claim.text_key = changes["text"], key
             changed.append("text")
-        for name in ("claimant", "language"):
-            if name in changes and changes[name] != getattr(claim, name):
-                setattr(claim, name, changes[name])
-                changed.append(name)
+        if "claimant" in changes and changes["claimant"] != claim.claimant:
+            claim.claimant = changes["claimant"]
+            changed.append("claimant")
+        if "language" in changes and changes["language"] != claim.language:
+            claim.language = changes["language"]
+            changed.append("language")
         if "tags" in changes and _tags(changes["tags"]) != claim.tag_names:
             claim.tags = [
                 ClaimTag(claim_id=claim.id, tag=t, position=i) for i, t in enumerate(_tags(changes["tags"]))
@@ -335,7 +373,7 @@ class ClaimService:
     def _by_key(self, key: str, lock: bool = False) -> Claim | None:
         return self.session.scalars(_with_children(select(Claim).where(Claim.text_key == key), lock)).first()
 
-    def _new_claim(self, submitter: User, key: str, data: dict) -> Claim:
+    def _new_claim(self, submitter: User, key: str, data: NewClaim) -> Claim:
         claim = Claim(
             text=data["text"],
             text_key=key,
@@ -348,17 +386,27 @@ class ClaimService:
         ]
         claim.appearances = []
         claim.citations, claim.verdicts = [], []  # known empty: the answer needs no query for them
-        if data.get("appearance"):
-            self._add_appearance(claim, submitter, data["appearance"])
+        appearance = data.get("appearance")
+        if appearance:
+            self._add_appearance(claim, submitter, appearance)
         claim.search_text = _search_text(claim)
         return claim
 
-    def _add_appearance(self, claim: Claim, user: User, data: dict) -> bool:
-        values = {name: data.get(name) for name in APPEARANCE_FIELDS}
+    def _add_appearance(self, claim: Claim, user: User, data: AppearanceData) -> bool:
+        url, quote = data.get("url"), data.get("quote")
         for known in claim.appearances:
-            if (known.url, known.quote) == (values["url"], values["quote"]):
+            if (known.url, known.quote) == (url, quote):
                 return False
-        claim.appearances.append(Appearance(claim_id=claim.id, added_by=user.id, **values))
+        appearance = Appearance(
+            claim_id=claim.id,
+            added_by=user.id,
+            url=url,
+            title=data.get("title"),
+            publisher=data.get("publisher"),
+            published_at=data.get("published_at"),
+            quote=quote,
+        )
+        claim.appearances.append(appearance)
         return True
 
     def touch(self, claim: Claim) -> None:
@@ -370,18 +418,25 @@ class ClaimService:
         self.session.flush()
 
 
-def _with_children(stmt: sa.Select, lock: bool = False) -> sa.Select:
+def _with_children(stmt: SelectOfScalar[Claim], lock: bool = False) -> SelectOfScalar[Claim]:
     # Two extra statements per page, whatever its size: no query per row.
     stmt = stmt.options(
-        selectinload(Claim.tags),
-        selectinload(Claim.appearances),
-        selectinload(Claim.citations).selectinload(Citation.source),
-        selectinload(Claim.verdicts),
-        selectinload(Claim.proposal).selectinload(Proposal.approvals),
+        selectinload(_related(Claim.tags)),
+        selectinload(_related(Claim.appearances)),
+        selectinload(_related(Claim.citations)).selectinload(_related(Citation.source)),
+        selectinload(_related(Claim.verdicts)),
+        selectinload(_related(Claim.proposal)).selectinload(_related(Proposal.approvals)),
     )
     if lock:  # PostgreSQL row lock; SQLite writers are serialised by BEGIN IMMEDIATE already
         stmt = stmt.with_for_update(of=Claim).execution_options(populate_existing=True)
     return stmt
+
+
+def _related(attribute: object) -> QueryableAttribute[Any]:
+    """A relationship as SQLAlchemy sees it on the class (SQLModel types it as the related value)."""
+    if not isinstance(attribute, QueryableAttribute):
+        raise TypeError(f"Not a mapped relationship: {attribute!r}")
+    return attribute
 
 
 def _without(duplicates: list[PossibleDuplicate], claim_id: str) -> list[PossibleDuplicate]:

@@ -7,11 +7,22 @@ the caller's transaction.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Required, TypedDict
 
 from sqlalchemy.orm import Session
 
 from claims.errors import ClaimNotFound, InvalidTransition, StaleClaim
-from claims.models import Approval, Citation, Claim, Proposal, Verdict
+from claims.models import (
+    AnchorStatus,
+    Approval,
+    Citation,
+    Claim,
+    ClaimStatus,
+    Proposal,
+    ProposalState,
+    Relation,
+    Verdict,
+)
 from claims.services import ClaimService, History
 from claims.workflow import BY_ACTION, RatingScale, allowed_actions
 from service.accounts.models import Role, User
@@ -19,14 +30,32 @@ from service.core.database import utcnow
 from service.core.errors import ConflictError, ForbiddenError, InvalidInputError
 from service.core.etags import etag_matches
 
-SUPPORTING = ("supports", "refutes")
+SUPPORTING = (Relation.SUPPORTS, Relation.REFUTES)
+
+
+class TransitionFields(TypedDict, total=False):
+    """The fields a transition may take; the workflow table says which ones each action needs."""
+
+    assignee: str
+    rating: str
+    summary: str
+    note: str
+    correction_note: str
+    reason: str
+    duplicate_of: str
+
+
+class TransitionBody(TransitionFields, total=False):
+    """A transition as `TransitionIn` loads it: the action and its fields."""
+
+    action: Required[str]
 
 
 @dataclass
 class Outcome:
     """What a handler did, for the history event (and the event subscribers hear of)."""
 
-    to_status: str
+    to_status: ClaimStatus
     note: str | None = None
     verdict_version: int | None = None
     event: str | None = None
@@ -53,7 +82,7 @@ class VerificationService:
         self.approvals_required = approvals_required
         self.notify = notify  # e.g. the webhook outbox: called in the same transaction
 
-    def apply(self, claim_id: str, user: User, expected: list[str], body: dict) -> Claim:
+    def apply(self, claim_id: str, user: User, expected: list[str], body: TransitionBody) -> Claim:
         """Apply `body["action"]` to the claim at the version the caller read."""
         rule = BY_ACTION[body["action"]]
         claim = self.claims.get(claim_id, user, lock=True)
@@ -75,7 +104,7 @@ class VerificationService:
         if errors:
             raise InvalidInputError(f"The fields do not fit `{rule.action}`.", errors)
         from_status = claim.status
-        handler: Callable[[Claim, User, dict], Outcome] = getattr(self, f"_{rule.action}")
+        handler: Callable[[Claim, User, TransitionBody], Outcome] = getattr(self, f"_{rule.action}")
         outcome = handler(claim, user, body)
         claim.status = outcome.to_status
         note = outcome.note if outcome.note is not None else body.get("note")
@@ -95,14 +124,14 @@ class VerificationService:
 
     # -- one handler per action ---------------------------------------------------------------
 
-    def _start_research(self, claim: Claim, user: User, body: dict) -> Outcome:
+    def _start_research(self, claim: Claim, user: User, body: TransitionBody) -> Outcome:
         assignee = self.session.get(User, body.get("assignee") or user.id)
         if assignee is None or assignee.disabled_at is not None or not assignee.has_role(Role.REVIEWER):
             raise InvalidInputError("The assignee must be a reviewer.", {"assignee": ["Not a reviewer."]})
         claim.assignee_id = assignee.id
-        return Outcome("researching", body.get("note") or f"Assigned to {assignee.name}.")
+        return Outcome(ClaimStatus.RESEARCHING, body.get("note") or f"Assigned to {assignee.name}.")
 
-    def _propose(self, claim: Claim, user: User, body: dict) -> Outcome:
+    def _propose(self, claim: Claim, user: User, body: TransitionBody) -> Outcome:
         rating = body["rating"]
         if rating not in self.scale:
             keys = ", ".join(r.key for r in self.scale.ratings)
@@ -113,7 +142,7 @@ class VerificationService:
                 "A verdict needs at least one citation of a source with a successful snapshot."
             )
         if rating != "unverifiable" and not any(
-            c.relation in SUPPORTING and c.anchor_status == "found" for c in archived
+            c.relation in SUPPORTING and c.anchor_status == AnchorStatus.FOUND for c in archived
         ):
             raise ConflictError(
                 "A rating other than `unverifiable` needs a `supports` or `refutes` citation whose "
@@ -125,9 +154,9 @@ class VerificationService:
         claim.pending_proposal_id = proposal.id
         claim.proposal = proposal
         label = self.scale[rating].label
-        return Outcome("in_review", body.get("note") or f"Proposed: {label}.")
+        return Outcome(ClaimStatus.IN_REVIEW, body.get("note") or f"Proposed: {label}.")
 
-    def _approve(self, claim: Claim, user: User, body: dict) -> Outcome:
+    def _approve(self, claim: Claim, user: User, body: TransitionBody) -> Outcome:
         proposal = self._pending(claim)
         if proposal.proposer_id == user.id:
             raise ForbiddenError("You proposed this verdict; another reviewer must approve it.")
@@ -145,7 +174,9 @@ class VerificationService:
         self.session.add(approval)
         proposal.approvals.append(approval)
         if not publishes:
-            return Outcome("in_review", f"Approval {len(approvers) + 1} of {self.approvals_required}.")
+            return Outcome(
+                ClaimStatus.IN_REVIEW, f"Approval {len(approvers) + 1} of {self.approvals_required}."
+            )
         verdict = Verdict(
             claim_id=claim.id,
             version=claim.verdict_version + 1,
@@ -163,23 +194,23 @@ class VerificationService:
         claim.verdict_version, claim.rating = verdict.version, verdict.rating
         claim.needs_review = False
         claim.pending_proposal_id, claim.proposal = None, None
-        proposal.state = "published"
+        proposal.state = ProposalState.PUBLISHED
         note = (
             body.get("correction_note")
             or body.get("note")
             or f"Published: {self.scale[verdict.rating].label}."
         )
         event = "claim.published" if verdict.version == 1 else "claim.corrected"
-        return Outcome("published", note, verdict.version, event)
+        return Outcome(ClaimStatus.PUBLISHED, note, verdict.version, event)
 
-    def _request_changes(self, claim: Claim, user: User, body: dict) -> Outcome:
-        self._set_aside(claim, "changes_requested")
-        return Outcome("researching")
+    def _request_changes(self, claim: Claim, user: User, body: TransitionBody) -> Outcome:
+        self._set_aside(claim, ProposalState.CHANGES_REQUESTED)
+        return Outcome(ClaimStatus.RESEARCHING)
 
-    def _correct(self, claim: Claim, user: User, body: dict) -> Outcome:
-        return Outcome("researching")
+    def _correct(self, claim: Claim, user: User, body: TransitionBody) -> Outcome:
+        return Outcome(ClaimStatus.RESEARCHING)
 
-    def _dismiss(self, claim: Claim, user: User, body: dict) -> Outcome:
+    def _dismiss(self, claim: Claim, user: User, body: TransitionBody) -> Outcome:
         if claim.verdict_version > 0:
             raise ConflictError("This claim has a published verdict: correct it rather than dismiss it.")
         note = body.get("note") or f"Dismissed: {body['reason'].replace('_', ' ')}."
@@ -202,12 +233,12 @@ class VerificationService:
             raise InvalidInputError(
                 "Only a duplicate has `duplicate_of`.", {"duplicate_of": ["Only with reason `duplicate`."]}
             )
-        self._set_aside(claim, "dismissed")
-        return Outcome("dismissed", note)
+        self._set_aside(claim, ProposalState.DISMISSED)
+        return Outcome(ClaimStatus.DISMISSED, note)
 
-    def _reopen(self, claim: Claim, user: User, body: dict) -> Outcome:
+    def _reopen(self, claim: Claim, user: User, body: TransitionBody) -> Outcome:
         claim.duplicate_of = None
-        return Outcome("submitted")
+        return Outcome(ClaimStatus.SUBMITTED)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -216,7 +247,7 @@ class VerificationService:
             raise ConflictError("There is no pending proposal to act on.")
         return claim.proposal
 
-    def _set_aside(self, claim: Claim, state: str) -> None:
+    def _set_aside(self, claim: Claim, state: ProposalState) -> None:
         if claim.proposal is not None:
             claim.proposal.state = state
         claim.pending_proposal_id, claim.proposal = None, None
@@ -233,14 +264,14 @@ class VerificationService:
             target = self.claims.get(target_id, user, lock=True)
         except ClaimNotFound as exc:
             raise InvalidInputError("No such claim.", {"duplicate_of": ["Unknown claim."]}) from exc
-        if target.status == "dismissed":
+        if target.status == ClaimStatus.DISMISSED:
             raise InvalidInputError(
                 "That claim is dismissed itself.", {"duplicate_of": ["Point at the claim that is kept."]}
             )
         return target
 
 
-def _evidence(citation: Citation) -> dict:
+def _evidence(citation: Citation) -> dict[str, Any]:
     return {
         "citation_id": citation.id,
         "source_id": citation.source_id,

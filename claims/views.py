@@ -1,11 +1,15 @@
 """HTTP endpoints for claims: thin wrappers that validate, call one service method, and dump."""
 
+from typing import Any
+
 from flask import Response, json
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from claims.citations import NewCitation
 from claims.claimreview import claim_review
 from claims.errors import ClaimNotFound
+from claims.models import Claim
 from claims.schemas import (
     AppearanceIn,
     CitationIn,
@@ -20,8 +24,18 @@ from claims.schemas import (
     TransitionIn,
     TransitionOut,
 )
-from claims.services import ClaimFilters, ClaimService, DuplicateFinder, History
-from claims.workflow import TRANSITIONS, active_scale
+from claims.services import (
+    AppearanceData,
+    ClaimChanges,
+    ClaimFilters,
+    ClaimService,
+    DuplicateFinder,
+    History,
+    NewClaim,
+)
+from claims.verification import TransitionBody
+from claims.workflow import TRANSITIONS, Rating, Transition, active_scale
+from service.accounts.models import User
 from service.core.pagination import decode_cursor, encode_cursor
 from service.core.urls import absolute
 from service.web import context
@@ -42,10 +56,18 @@ def claims() -> ClaimService:
     return services().claims
 
 
-def _headers(claim: object, *, location: bool = False) -> dict[str, str]:
-    headers = {"ETag": claim.etag}  # type: ignore[attr-defined]
+def _caller() -> User:
+    """The user of a view behind `require_role` (which answered 401 already if there was none)."""
+    user = current_user()
+    if user is None:
+        raise RuntimeError("A view that needs a user is missing @require_role.")
+    return user
+
+
+def _headers(claim: Claim, *, location: bool = False) -> dict[str, str]:
+    headers = {"ETag": claim.etag}
     if location:
-        headers["Location"] = absolute(f"/api/v1/claims/{claim.id}")  # type: ignore[attr-defined]
+        headers["Location"] = absolute(f"/api/v1/claims/{claim.id}")
     return headers
 
 
@@ -54,12 +76,14 @@ class Claims(MethodView):
     @blp.arguments(ClaimListArgs, location="query")
     @blp.response(200, ClaimPageOut)
     @blp.doc(security=[{}, *BEARER])
-    def get(self, args: dict) -> tuple:
+    def get(self, args: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
         """List claims, newest first (without a token: published claims only)."""
-        after = decode_cursor(args["cursor"], int) if args.get("cursor") else None
+        # int(): decode_cursor returns str | int, and has checked that this one is an int.
+        after = int(decode_cursor(args["cursor"], int)) if args.get("cursor") else None
         filters = ClaimFilters(**{k: args.get(k) for k in ClaimFilters.__dataclass_fields__})
         items, more = claims().page(current_user(), filters, args["limit"], after)
-        cursor = encode_cursor(items[-1].seq) if more else None
+        last = items[-1].seq if more else None  # a stored claim's seq is never None
+        cursor = encode_cursor(last) if last is not None else None
         return {"items": items, "next_cursor": cursor}, 200, next_link(cursor)
 
     @require_role("submitter")
@@ -82,11 +106,11 @@ class Claims(MethodView):
             }
         ],
     )
-    def post(self, data: dict) -> tuple:
+    def post(self, data: NewClaim) -> tuple[Extended, int, dict[str, str]]:
         """Submit a claim (or a new appearance of a claim already on the desk)."""
         with context.reading():  # SQLite: the look-up runs before, not inside, the write lock
             duplicates = claims().possible_duplicates(data["text"])
-        result = claims().submit(current_user(), data, duplicates)
+        result = claims().submit(_caller(), data, duplicates)
         body = Extended(result.claim, possible_duplicates=result.possible_duplicates[: DuplicateFinder.LIMIT])
         return body, 201 if result.created else 200, _headers(result.claim, location=True)
 
@@ -95,7 +119,7 @@ class Claims(MethodView):
 class ClaimItem(MethodView):
     @blp.response(200, ClaimOut)
     @blp.doc(security=[{}, *BEARER])
-    def get(self, claim_id: str) -> tuple:
+    def get(self, claim_id: str) -> tuple[Claim, int, dict[str, str]]:
         """One claim, with its `ETag`."""
         claim = claims().get(claim_id, current_user())
         return claim, 200, _headers(claim)
@@ -107,10 +131,10 @@ class ClaimItem(MethodView):
     @blp.alt_response(412, description="`If-Match` names an older version.")
     @blp.alt_response(428, description="`If-Match` is missing.")
     @blp.doc(security=BEARER)
-    def patch(self, changes: dict, claim_id: str) -> tuple:
+    def patch(self, changes: ClaimChanges, claim_id: str) -> tuple[Claim, int, dict[str, str]]:
         """Edit text, claimant, tags or language (needs `If-Match`)."""
         expected = if_match()
-        claim = claims().update(claim_id, current_user(), expected, changes)
+        claim = claims().update(claim_id, _caller(), expected, changes)
         return claim, 200, _headers(claim)
 
 
@@ -119,16 +143,16 @@ class ClaimItem(MethodView):
 @blp.arguments(AppearanceIn)
 @blp.response(201, ClaimOut)
 @blp.doc(security=BEARER)
-def add_appearance(data: dict, claim_id: str) -> tuple:
+def add_appearance(data: AppearanceData, claim_id: str) -> tuple[Claim, int, dict[str, str]]:
     """Record another place where the claim was made; answers the claim."""
-    claim = claims().add_appearance(claim_id, current_user(), data)
+    claim = claims().add_appearance(claim_id, _caller(), data)
     return claim, 201, _headers(claim)
 
 
 @blp.route("/<claim_id>/history")
 @blp.response(200, HistoryOut)
 @blp.doc(security=[{}, *BEARER])
-def history(claim_id: str) -> dict:
+def history(claim_id: str) -> dict[str, Any]:
     """Every event of the claim, oldest first, hash-chained."""
     events = claims().events(claim_id, current_user())
     return {"items": events, "chain_intact": History.verify(events) is None}
@@ -140,9 +164,9 @@ def history(claim_id: str) -> dict:
 @blp.response(201, ClaimOut, description="The claim with its new citation (see `Location`).")
 @blp.alt_response(409, description="The claim is published or dismissed.")
 @blp.doc(security=BEARER)
-def add_citation(data: dict, claim_id: str) -> tuple:
+def add_citation(data: NewCitation, claim_id: str) -> tuple[Claim, int, dict[str, str]]:
     """Cite a source (known, or a URL added and captured now) with the exact quote."""
-    cited = services().citations.add(claim_id, current_user(), data)
+    cited = services().citations.add(claim_id, _caller(), data)
     headers = _headers(cited.claim)
     headers["Location"] = absolute(f"/api/v1/claims/{claim_id}/citations/{cited.citation.id}")
     return cited.claim, 201, headers
@@ -153,9 +177,9 @@ def add_citation(data: dict, claim_id: str) -> tuple:
 @blp.response(200, ClaimOut)
 @blp.alt_response(409, description="The claim is published or dismissed.")
 @blp.doc(security=BEARER)
-def delete_citation(claim_id: str, citation_id: str) -> tuple:
+def delete_citation(claim_id: str, citation_id: str) -> tuple[Claim, int, dict[str, str]]:
     """Remove a citation (not once the claim is published)."""
-    claim = services().citations.delete(claim_id, citation_id, current_user())
+    claim = services().citations.delete(claim_id, citation_id, _caller())
     return claim, 200, _headers(claim)
 
 
@@ -168,10 +192,10 @@ def delete_citation(claim_id: str, citation_id: str) -> tuple:
 @blp.alt_response(412, description="`If-Match` names an older version.")
 @blp.alt_response(428, description="`If-Match` is missing.")
 @blp.doc(security=BEARER)
-def transition(body: dict, claim_id: str) -> tuple:
+def transition(body: TransitionBody, claim_id: str) -> tuple[Claim, int, dict[str, str]]:
     """Move the claim through the verification workflow (see `GET /api/v1/workflow`)."""
     expected = if_match()
-    claim = services().verification.apply(claim_id, current_user(), expected, body)
+    claim = services().verification.apply(claim_id, _caller(), expected, body)
     return claim, 200, _headers(claim)
 
 
@@ -199,13 +223,13 @@ meta = Blueprint("workflow", __name__, url_prefix="/api/v1", description="The wo
 
 @meta.route("/workflow")
 @meta.response(200, TransitionOut(many=True))
-def workflow() -> list:
+def workflow() -> list[Transition]:
     """Every transition: from which statuses, to which, who may, and what it needs."""
     return list(TRANSITIONS)
 
 
 @meta.route("/ratings")
 @meta.response(200, RatingOut(many=True))
-def ratings() -> list:
+def ratings() -> list[Rating]:
     """The rating scale verdicts use, best first."""
     return list(services().scale.ratings)

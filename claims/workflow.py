@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from claims.models import ClaimStatus
 from service.accounts.models import Role
 
 DISMISS_REASONS = ("duplicate", "not_checkable", "opinion", "out_of_scope")
@@ -19,9 +20,9 @@ DISMISS_REASONS = ("duplicate", "not_checkable", "opinion", "out_of_scope")
 @dataclass(frozen=True)
 class Transition:
     action: str
-    from_statuses: tuple[str, ...]
-    to_status: str
-    role: str  # the minimum role
+    from_statuses: tuple[ClaimStatus, ...]
+    to_status: ClaimStatus
+    role: Role  # the minimum role
     required: tuple[str, ...]  # body fields the action needs
     optional: tuple[str, ...]  # body fields it may take
     guard: str  # the rule beyond status and role, in words (the service enforces it)
@@ -30,18 +31,18 @@ class Transition:
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         "start_research",
-        ("submitted",),
-        "researching",
-        "reviewer",
+        (ClaimStatus.SUBMITTED,),
+        ClaimStatus.RESEARCHING,
+        Role.REVIEWER,
         (),
         ("assignee", "note"),
         "The assignee (default: the caller) is a reviewer or above.",
     ),
     Transition(
         "propose",
-        ("researching",),
-        "in_review",
-        "reviewer",
+        (ClaimStatus.RESEARCHING,),
+        ClaimStatus.IN_REVIEW,
+        Role.REVIEWER,
         ("rating", "summary"),
         ("note",),
         "At least one citation whose source has a successful snapshot; unless the rating is "
@@ -49,9 +50,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "approve",
-        ("in_review",),
-        "published",
-        "reviewer",
+        (ClaimStatus.IN_REVIEW,),
+        ClaimStatus.PUBLISHED,
+        Role.REVIEWER,
         (),
         ("correction_note", "note"),
         "Not the proposer, not twice by one person; publishes once FACTDESK_APPROVALS_REQUIRED "
@@ -59,36 +60,37 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(
         "request_changes",
-        ("in_review",),
-        "researching",
-        "reviewer",
+        (ClaimStatus.IN_REVIEW,),
+        ClaimStatus.RESEARCHING,
+        Role.REVIEWER,
         ("note",),
         (),
         "The pending proposal is set aside.",
     ),
     Transition(
         "correct",
-        ("published",),
-        "researching",
-        "editor",
+        (ClaimStatus.PUBLISHED,),
+        ClaimStatus.RESEARCHING,
+        Role.EDITOR,
         ("note",),
         (),
         "The published verdict stays public until the corrected one is approved.",
     ),
     Transition(
         "dismiss",
-        ("submitted", "researching", "in_review"),
-        "dismissed",
-        "editor",
+        (ClaimStatus.SUBMITTED, ClaimStatus.RESEARCHING, ClaimStatus.IN_REVIEW),
+        ClaimStatus.DISMISSED,
+        Role.EDITOR,
         ("reason",),
         ("duplicate_of", "note"),
         "Not a claim with a published verdict. `duplicate` needs `duplicate_of`, another claim "
         "that is not dismissed; this claim's appearances move to it.",
     ),
-    Transition("reopen", ("dismissed",), "submitted", "editor", ("note",), (), "None."),
+    Transition(
+        "reopen", (ClaimStatus.DISMISSED,), ClaimStatus.SUBMITTED, Role.EDITOR, ("note",), (), "None."
+    ),
 )
 BY_ACTION = {t.action: t for t in TRANSITIONS}
-BODY_FIELDS = frozenset(f for t in TRANSITIONS for f in t.required + t.optional)
 
 
 def allowed_actions(status: str, role: str | None) -> list[str]:

@@ -5,11 +5,14 @@ on a field is written once; errors come back keyed by the form's field names.
 """
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from marshmallow import Schema, ValidationError
 
+from claims.citations import NewCitation
 from claims.schemas import CitationIn, ClaimListArgs, TransitionIn
 from claims.services import ClaimFilters
+from claims.verification import TransitionBody
 from claims.workflow import BY_ACTION
 from service.accounts.models import User
 from service.core.errors import InvalidInputError
@@ -26,7 +29,7 @@ def _filled(form: Mapping[str, str], names: Iterable[str]) -> dict[str, str]:
     return {name: form[name] for name in names if form.get(name, "").strip()}
 
 
-def _load(schema: Schema, data: dict, names: Mapping[str, str] | None = None) -> dict:
+def _load(schema: Schema, data: Mapping[str, object], names: Mapping[str, str] | None = None) -> Any:
     try:
         return schema.load(data)
     except ValidationError as exc:
@@ -48,12 +51,15 @@ def sign_in_fields(form: Mapping[str, str]) -> tuple[str, str]:
     return name, password
 
 
-def transition_body(form: Mapping[str, str]) -> dict:
+def transition_body(form: Mapping[str, str]) -> TransitionBody:
     """The body of a workflow transition, as `POST /api/v1/claims/{id}/transitions` takes it."""
     rule = BY_ACTION.get(form.get("action", ""))
     if rule is None:
         raise InvalidInputError("This form names no action the workflow knows.", {"action": ["Unknown."]})
-    return _load(TransitionIn(), {"action": rule.action, **_filled(form, rule.required + rule.optional)})
+    body: TransitionBody = _load(
+        TransitionIn(), {"action": rule.action, **_filled(form, rule.required + rule.optional)}
+    )
+    return body
 
 
 def form_etag(form: Mapping[str, str]) -> list[str]:
@@ -64,11 +70,14 @@ def form_etag(form: Mapping[str, str]) -> list[str]:
     return [etag]
 
 
-def citation_body(form: Mapping[str, str]) -> dict:
+def citation_body(form: Mapping[str, str]) -> NewCitation:
     """The body of a citation, as `POST /api/v1/claims/{id}/citations` takes it."""
-    data: dict = _filled(form, ("source_id", "url", "relation", "locator", "note"))
-    data["quote"] = _filled(form, ("exact", "prefix", "suffix"))
-    return _load(CitationIn(), data, _CITATION_NAMES)
+    data: dict[str, object] = {
+        **_filled(form, ("source_id", "url", "relation", "locator", "note")),
+        "quote": _filled(form, ("exact", "prefix", "suffix")),
+    }
+    citation: NewCitation = _load(CitationIn(), data, _CITATION_NAMES)
+    return citation
 
 
 def queue_filters(args: Mapping[str, str], me: User, page_size: int) -> tuple[ClaimFilters, int, int | None]:

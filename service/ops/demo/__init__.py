@@ -9,10 +9,13 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
+from typing import Unpack
 
 from sqlalchemy.orm import Session
 
 from claims.models import Claim
+from claims.services import AppearanceData
+from claims.verification import TransitionFields
 from service.accounts.models import Role, User
 from service.accounts.services import UserService
 from service.composition import Services
@@ -43,7 +46,11 @@ def load_demo(session: Session, settings: Settings) -> DemoResult:
     users = UserService(session)
     people = {name: users.by_name(name) or users.add(name, role) for name, role in PEOPLE.items()}
     services = Services(session, settings)
-    story = {**data["story"], "published_at": date.fromisoformat(data["story"]["published_at"])}
+    story: AppearanceData = {
+        "title": data["story"]["title"],
+        "publisher": data["story"]["publisher"],
+        "published_at": date.fromisoformat(data["story"]["published_at"]),
+    }
     result = DemoResult(0, 0)
     claims = []
     for item in data["claims"]:
@@ -91,7 +98,7 @@ def _work_on(services: Services, claims: list[Claim], people: dict[str, User]) -
         1_000_000,
     )
 
-    def step(claim: Claim, who: User, action: str, **fields: str) -> None:
+    def step(claim: Claim, who: User, action: str, **fields: Unpack[TransitionFields]) -> None:
         services.verification.apply(claim.id, who, [claim.etag], {"action": action, **fields})
 
     def cite(claim: Claim, source_id: str, relation: str, exact: str) -> None:
