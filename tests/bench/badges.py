@@ -446,13 +446,13 @@ def run_limited(ctx: Context) -> list[Result]:
 # (file suffix, function, label): the parts of a Factdesk badge request the probe reports.
 PARTS = (
     ("flask/app.py", "__call__", "Flask's app(environ, start_response), in all"),
-    ("service/fastpath.py", "__call__", "  the badge fast path"),
-    ("service/ratelimit.py", "check_public", "    the public rate limit (off here)"),
-    ("service/public.py", "cached_badge_state", "    the badge state: cache, else one row"),
+    ("service/public/fastpath.py", "__call__", "  the badge fast path"),
+    ("service/web/ratelimit.py", "check_public", "    the public rate limit (off here)"),
+    ("service/public/states.py", "cached_badge_state", "    the badge state: cache, else one row"),
     ("~", "<method 'execute' of 'sqlite3.Cursor' objects>", "      in SQLite itself"),
-    ("service/public.py", "badge_answer", "    the SVG, ETag and headers"),
-    ("service/logs.py", "write_access", "    the access line"),
-    ("service/metrics.py", "observe", "    metrics"),
+    ("service/public/badges.py", "badge_answer", "    the SVG, ETag and headers"),
+    ("service/ops/logs.py", "write_access", "    the access line"),
+    ("service/ops/metrics.py", "observe", "    metrics"),
 )
 
 
