@@ -52,6 +52,7 @@ from claims.services import GENESIS_HASH, ClaimService, DuplicateFinder, History
 from service.accounts.services import UserService
 from service.core.config import Settings
 from service.core.database import make_engine, utcnow
+from service.core.effects import Effects
 from service.core.ids import new_id
 from service.core.text import claim_key
 
@@ -180,7 +181,7 @@ def make_claim(vocab: Vocabulary, rng: random.Random, serial: int) -> dict:
 def claim_service(session: Session) -> ClaimService:
     """ClaimService wired as claims.views and claims.demo wire it."""
     search = ClaimSearch(session)
-    return ClaimService(session, History(session), DuplicateFinder(search), search)
+    return ClaimService(session, History(session), DuplicateFinder(search), search, Effects())
 
 
 def preload_service(url: str, count: int, vocab: Vocabulary, seed: int) -> float:
