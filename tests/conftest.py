@@ -6,12 +6,14 @@ because the service itself uses more than one transaction per request (idempoten
 claimed in their own) and the concurrency tests need real, separate connections.
 
 Apps are built once per configuration and lent to one test at a time, reset in between (see
-`make_app`).
+`make_app`). Files a test keeps for a person to look at go under `artifacts`, a temporary directory.
 """
 
+import hashlib
 import io
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
@@ -37,6 +40,29 @@ from service.reviewer import persisted_secret_key
 from service.web import access
 
 TEST_DATABASE_URL = os.environ.get("FACTDESK_TEST_DATABASE_URL", "")
+
+# Hypothesis keeps its example database in the working directory unless told otherwise: keep it
+# outside the source tree, one per checkout, so failing examples are still replayed next run.
+if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    _CHECKOUT = hashlib.sha256(str(Path(__file__).resolve().parents[1]).encode()).hexdigest()[:12]
+    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / f"factdesk-hypothesis-{_CHECKOUT}")
+
+ARTIFACTS_DIR = pytest.StashKey[Path]()
+
+
+@pytest.fixture(scope="session")
+def artifacts(request, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where tests keep files for a person to look at (screenshots): in this run's temporary
+    directory, never the source tree; the path is printed at the end of the run."""
+    path = tmp_path_factory.mktemp("artifacts", numbered=False)
+    request.config.stash[ARTIFACTS_DIR] = path
+    return path
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    path = config.stash.get(ARTIFACTS_DIR, None)
+    if path is not None and any(path.iterdir()):
+        terminalreporter.write_line(f"artifacts (screenshots) in {path}")
 
 
 def _reset_schema(engine: Engine) -> None:
