@@ -129,6 +129,7 @@ def _web_workers_counting(metrics_dir: Path) -> set[int]:
     return workers
 
 
+@pytest.mark.slow  # starts `factdesk serve` with two workers
 @pytest.mark.usefixtures("engine")  # the test database, migrated
 def test_serve_sums_the_counts_of_every_worker(database_url: str, tmp_path) -> None:
     """The real thing: `factdesk serve --workers 2`, requests spread over both, one scrape sums them."""

@@ -13,9 +13,12 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from service.public.badges import MAX_LABEL, STYLES, Badge, clean_label, render_svg
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM), reason=f"Debian chromium is not installed at {CHROMIUM}"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason=f"Debian chromium is not installed at {CHROMIUM}"
+    ),
+]
 
 TOLERANCE = 0.5  # px: anti-aliasing and sub-pixel glyph overhang
 CASES = {

@@ -22,9 +22,12 @@ pytest.importorskip("playwright")
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM), reason=f"Debian chromium is not installed at {CHROMIUM}"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason=f"Debian chromium is not installed at {CHROMIUM}"
+    ),
+]
 
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -148,6 +151,7 @@ def posting(page: Page):
     return page.expect_response(lambda r: r.request.method == "POST")
 
 
+@pytest.mark.slow  # a whole desk session in chromium
 def test_a_demo_claim_goes_from_the_api_to_a_published_verdict(
     browser, live, make_user, engine, httpserver, artifacts
 ) -> None:
