@@ -23,6 +23,7 @@ from service.core.errors import DomainError
 SUMMARY = "A summary long enough for the rules of the desk."
 
 
+@pytest.mark.slow  # 20 runs of up to 20 steps each, on the real database
 @pytest.mark.parametrize("approvals_required", [1, 2])
 def test_any_sequence_keeps_the_invariants(engine, make_user, tmp_path, approvals_required: int) -> None:
     people = [make_user(role) for role in ("submitter", "reviewer", "reviewer", "reviewer", "editor")]

@@ -51,6 +51,7 @@ def test_sources_recheck_command_queues_captures(
     jobs.huey.flush()
 
 
+@pytest.mark.slow  # starts `factdesk worker`
 def test_a_worker_process_runs_queued_captures(
     make_app, reviewer, database_url, tmp_path, httpserver, engine
 ) -> None:

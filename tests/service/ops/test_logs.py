@@ -85,6 +85,7 @@ def test_the_user_is_logged_even_when_the_request_failed(client, submitter, capl
     ]
 
 
+@pytest.mark.fresh_app  # adds a route to its app
 def test_error_lines_carry_the_request_id(app, client, caplog) -> None:
     @app.get("/boom-for-logs")
     def boom() -> None:
@@ -101,6 +102,7 @@ def test_error_lines_carry_the_request_id(app, client, caplog) -> None:
     assert "\n" not in JsonFormatter().format(errors[0])  # the trace stays inside one line
 
 
+@pytest.mark.fresh_app  # adds a route to its app
 def test_no_token_or_secret_reaches_any_log_line(app, client, submitter, caplog, capsys) -> None:
     secrets = [submitter.token, "whsec_secret123", "fdk_abcdef", "hunter2", "c2VjcmV0OnBhc3M="]
 

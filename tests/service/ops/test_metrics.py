@@ -101,8 +101,8 @@ class _Http:
     def __init__(self, base: str) -> None:
         self.base = base
 
-    def __call__(self, path: str):
-        with urllib.request.urlopen(self.base + path, timeout=5) as response:
+    def __call__(self, path: str, timeout: float = 5):
+        with urllib.request.urlopen(self.base + path, timeout=timeout) as response:
             body = response.read()
 
         class Answer:
@@ -129,6 +129,7 @@ def _web_workers_counting(metrics_dir: Path) -> set[int]:
     return workers
 
 
+@pytest.mark.slow  # starts `factdesk serve` with two workers
 @pytest.mark.usefixtures("engine")  # the test database, migrated
 def test_serve_sums_the_counts_of_every_worker(database_url: str, tmp_path) -> None:
     """The real thing: `factdesk serve --workers 2`, requests spread over both, one scrape sums them."""

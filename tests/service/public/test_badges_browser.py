@@ -13,11 +13,13 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from service.public.badges import MAX_LABEL, STYLES, Badge, clean_label, render_svg
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM), reason=f"Debian chromium is not installed at {CHROMIUM}"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason=f"Debian chromium is not installed at {CHROMIUM}"
+    ),
+]
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 TOLERANCE = 0.5  # px: anti-aliasing and sub-pixel glyph overhang
 CASES = {
     "latin": ("fact-check", "Mostly false", "#ef6c00"),
@@ -117,9 +119,9 @@ def test_texts_stay_inside_their_own_half(measured: dict, style: str, case: str)
             assert text["bottom"] <= badge["bottom"] + TOLERANCE
 
 
-def test_nothing_runs_and_the_page_is_saved_for_a_look(page: Page, measured: dict) -> None:
+def test_nothing_runs_and_the_page_is_saved_for_a_look(page: Page, measured: dict, artifacts: Path) -> None:
     assert page.evaluate("document.querySelectorAll('script').length") == 0
     assert "<script>alert(1)</script>" in page.text_content(f"#{case_id('flat', 'script label')} title")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "badges.png"), full_page=True)
-    assert (ARTIFACTS / "badges.png").stat().st_size > 10_000
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artifacts / "badges.png"), full_page=True)
+    assert (artifacts / "badges.png").stat().st_size > 10_000

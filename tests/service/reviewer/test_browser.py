@@ -22,11 +22,13 @@ pytest.importorskip("playwright")
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM), reason=f"Debian chromium is not installed at {CHROMIUM}"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason=f"Debian chromium is not installed at {CHROMIUM}"
+    ),
+]
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "desk"
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -83,16 +85,17 @@ def live(make_app) -> Iterator[str]:
 
 
 class Screenshots:
-    """Numbered full-page screenshots under tests/artifacts/desk/."""
+    """Numbered full-page screenshots in `directory` (desk/ under the run's artifacts directory)."""
 
-    def __init__(self) -> None:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for old in ARTIFACTS.glob("*.png"):
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        for old in directory.glob("*.png"):
             old.unlink()
         self.taken: list[Path] = []
 
     def __call__(self, target: Page | Locator, step: str) -> None:
-        path = ARTIFACTS / f"{len(self.taken) + 1:02d}-{step}.png"
+        path = self.directory / f"{len(self.taken) + 1:02d}-{step}.png"
         if isinstance(target, Page):
             target.screenshot(path=str(path), full_page=True)
         else:  # one element, e.g. the badge: a whole-page shot of a bare SVG document never settles
@@ -148,10 +151,11 @@ def posting(page: Page):
     return page.expect_response(lambda r: r.request.method == "POST")
 
 
+@pytest.mark.slow  # a whole desk session in chromium
 def test_a_demo_claim_goes_from_the_api_to_a_published_verdict(
-    browser, live, make_user, engine, httpserver
+    browser, live, make_user, engine, httpserver, artifacts
 ) -> None:
-    base, shot, problems = live, Screenshots(), []
+    base, shot, problems = live, Screenshots(artifacts / "desk"), []
     newsroom = make_user("submitter", "newsroom")
     for name in ("ana", "ben"):
         set_password(engine, make_user("reviewer", name).id)

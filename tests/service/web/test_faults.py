@@ -206,6 +206,7 @@ def redis_server(tmp_path) -> Iterator:
     Server.stop()
 
 
+@pytest.mark.slow  # starts redis-server twice and waits for the limiter to find it again
 def test_limits_are_shared_through_redis_and_survive_its_restart(make_app, make_user, redis_server) -> None:
     redis_server.start()
     settings = {"redis_url": redis_server.url, "rate_limit_writes": "3/minute"}

@@ -99,6 +99,7 @@ def test_role_below_the_endpoint_is_403(client, submitter, submit) -> None:
     assert_problem(response, 403)
 
 
+@pytest.mark.fresh_app  # adds a route to its app
 def test_unexpected_exception_is_500_without_trace(app, client, caplog) -> None:
     @app.get("/boom")
     def boom() -> None:
