@@ -196,7 +196,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     def _database_error(error: DBAPIError) -> Response:
         if error.connection_invalidated:
-            return _database_down(error)  # type: ignore[arg-type]
+            return _database_down(error)  # type: ignore[arg-type]  # a lost connection is answered as one
         log.exception("database error", exc_info=error)
         return problem(500, "Something went wrong on our side; it has been logged.")
 
