@@ -53,10 +53,12 @@ _HIDDEN_TAGS = ("head", "script", "style", "noscript", "template", "svg")
 
 @dataclass(frozen=True)
 class Extraction:
-    """The extracted text, or a reason a reviewer can read for why there is none."""
+    """The extracted text, or a reason a reviewer can read for why there is none; `stopped` when
+    reading it overran its time or memory limit (the document is then not usable at all)."""
 
     text: str | None
     error: str | None
+    stopped: bool = False
 
 
 def sniff_type(head: bytes, declared: str | None = None) -> str | None:
@@ -121,6 +123,8 @@ def extract_text(path: Path, content_type: str, charset: str | None = None) -> E
         return Extraction(None, str(failure))
     except OSError as err:
         return Extraction(None, f"The archived file could not be read: {err.strerror or err}.")
+    except MemoryError:  # the contained process reports it (sources/sandbox.py)
+        raise
     except Exception as err:  # a parser bug on a hostile file must not take the worker down
         logger.exception("text extraction failed for %s (%s)", path, media_type)
         return Extraction(None, f"Text extraction failed unexpectedly ({type(err).__name__}).")

@@ -3,25 +3,20 @@
 `SafeFetcher(policy=AddressPolicy(), tmp_dir=path).fetch(url)` never raises; read the `FetchResult`.
 """
 
-import contextlib
 import hashlib
 import logging
-import socket
 import ssl
 import tempfile
-import threading
-import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
 
 import certifi
-import httpcore  # up front: httpx imports it on its first client, ~25 ms inside a capture
 import httpx
 
+from sources.deadline import Deadline
 from sources.errors import CaptureFailed, CaptureRefused
 from sources.extract import ARCHIVED_TYPES
 from sources.models import SnapshotOutcome
@@ -110,7 +105,7 @@ class SafeFetcher:
     def fetch(self, url: str) -> FetchResult:
         """Capture `url`; every refusal or failure comes back as ok=False with a reviewer-readable error."""
         result = FetchResult(ok=False, url=url)
-        deadline = _Deadline(self.total_timeout)
+        deadline = Deadline(self.total_timeout)
         try:
             self._capture(url, result, deadline)
         except CaptureRefused as exc:
@@ -130,7 +125,7 @@ class SafeFetcher:
             deadline.cancel()
         return result
 
-    def _capture(self, url: str, result: FetchResult, deadline: "_Deadline") -> None:
+    def _capture(self, url: str, result: FetchResult, deadline: Deadline) -> None:
         current = url
         while True:
             _scheme, port, host = self.policy.check_url(current)
@@ -149,7 +144,7 @@ class SafeFetcher:
             current = location
 
     def _hop(
-        self, url: str, host: str, addresses: list[str], result: FetchResult, deadline: "_Deadline"
+        self, url: str, host: str, addresses: list[str], result: FetchResult, deadline: Deadline
     ) -> str | None:
         """Ask one URL; return where it redirects to, or None once its answer is captured or refused."""
         client, response, address = self._send(httpx.URL(url), host, addresses, deadline)
@@ -167,7 +162,7 @@ class SafeFetcher:
             deadline.release()
 
     def _send(
-        self, url: httpx.URL, host: str, addresses: list[str], deadline: "_Deadline"
+        self, url: httpx.URL, host: str, addresses: list[str], deadline: Deadline
     ) -> tuple[httpx.Client, httpx.Response, str]:
         """Send the GET to the first checked address that takes it; the caller closes client and response."""
         failures: list[str] = []
@@ -202,6 +197,12 @@ class SafeFetcher:
             except BaseException as exc:
                 client.close()
                 deadline.release()
+                if isinstance(exc, httpx.InvalidURL | UnicodeError):
+                    # httpx reads a redirect's Location as it receives the answer, and raises this
+                    # (not an HTTPError) when it is not a URL at all: `javascript:`, or `http://xn--/` (IDNA).
+                    raise CaptureFailed(
+                        f"{_where(host, address)} redirected to a Location that is not a usable URL."
+                    ) from exc
                 if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) and not deadline.expired:
                     # Another checked address may work (often IPv6 first, on a host with no IPv6 route).
                     failures.append(f"{_where(host, address)}: {_describe(exc, self.connect_timeout)}")
@@ -221,7 +222,7 @@ class SafeFetcher:
         except (httpx.InvalidURL, ValueError) as exc:
             raise CaptureFailed(f"The server redirected to an invalid URL: {location!r}.") from exc
 
-    def _take_body(self, response: httpx.Response, result: FetchResult, deadline: "_Deadline") -> None:
+    def _take_body(self, response: httpx.Response, result: FetchResult, deadline: Deadline) -> None:
         """Check status, type and size, then stream the body to a temp file, hashing as it goes."""
         status = response.status_code
         if status in GONE_CODES:
@@ -276,90 +277,6 @@ class SafeFetcher:
         return f"Refused: the body is larger than {_human_size(self.max_bytes)}."
 
 
-class _Deadline:
-    """The capture's wall-clock limit, enforced even inside a blocking read.
-
-    httpx timeouts apply per read, so a server sending a byte every few seconds would never trip them.
-    A timer shuts the connection's socket down at the limit, which wakes any read (headers, TLS
-    handshake or body) at once; the fetcher then reports the time-out.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._at = time.monotonic() + seconds
-        self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
-        self._fired = False
-        # A duplicate of the connection's descriptor: it stays valid whatever httpcore does with the
-        # original (TLS wrapping detaches it), so shutting it down can never hit a reused descriptor.
-        self._socket: socket.socket | None = None
-
-    def remaining(self) -> float:
-        """Seconds left before the limit."""
-        return self._at - time.monotonic()
-
-    @property
-    def expired(self) -> bool:
-        """True once the limit has passed."""
-        return self._fired or self.remaining() <= 0
-
-    def check(self) -> None:
-        """Raise the time-out failure if the limit has passed."""
-        if self.expired:
-            raise self.failure()
-
-    def failure(self) -> CaptureFailed:
-        """The failure to report for a capture that ran out of time."""
-        return CaptureFailed(f"Timed out after {self.seconds:g} s.")
-
-    def trace(self, event: str, info: dict[str, Any]) -> None:
-        """httpcore's trace hook: take hold of each new connection's socket so the timer can shut it."""
-        if event != "connection.connect_tcp.complete":
-            return
-        stream: httpcore.NetworkStream = info["return_value"]
-        sock = stream.get_extra_info("socket")
-        if sock is None:
-            return
-        with self._lock:
-            self._close_socket()
-            self._socket = sock.dup()
-            if self._timer is None:
-                self._timer = threading.Timer(max(self.remaining(), 0.0), self._fire)
-                self._timer.daemon = True
-                self._timer.start()
-            if self._fired:
-                self._shutdown()
-
-    def release(self) -> None:
-        """Let go of the current connection's socket (the hop is over)."""
-        with self._lock:
-            self._close_socket()
-
-    def cancel(self) -> None:
-        """Stop the timer and let go of any socket; call once the capture is over."""
-        with self._lock:
-            self._close_socket()
-            timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
-            timer.join()
-
-    def _fire(self) -> None:
-        with self._lock:
-            self._fired = True
-            self._shutdown()
-
-    def _shutdown(self) -> None:
-        if self._socket is not None:
-            with contextlib.suppress(OSError):  # already closed by the peer: nothing to interrupt
-                self._socket.shutdown(socket.SHUT_RDWR)
-
-    def _close_socket(self) -> None:
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
-
-
 class _Identity:
     """A body sent as is."""
 
@@ -392,7 +309,7 @@ class _Inflater:
 
 
 def _body_pieces(
-    response: httpx.Response, decoder: _Identity | _Inflater, deadline: _Deadline
+    response: httpx.Response, decoder: _Identity | _Inflater, deadline: Deadline
 ) -> Iterator[bytes]:
     """The decoded body, a bounded piece at a time, checking the deadline between reads."""
     for raw in response.iter_raw():
@@ -465,7 +382,7 @@ def _describe(exc: BaseException, connect_timeout: float) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _transport_failure(exc: httpx.HTTPError, host: str, address: str, deadline: _Deadline) -> CaptureFailed:
+def _transport_failure(exc: httpx.HTTPError, host: str, address: str, deadline: Deadline) -> CaptureFailed:
     if deadline.expired or isinstance(exc, httpx.TimeoutException):
         return deadline.failure()
     return CaptureFailed(f"The connection to {_where(host, address)} failed: {_describe(exc, 0)}.")

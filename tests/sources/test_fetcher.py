@@ -681,3 +681,30 @@ def test_redirect_from_an_allowed_server_to_loopback_is_blocked(
     assert [hop.location for hop in result.redirects] == [url(httpserver, "/secret")]
     assert len(second_server.log) == 1
     assert httpserver.log == []
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        b"http:\\\\127.0.0.1:9/final",  # backslashes, as some servers write them
+        b"http:\\127.0.0.1:9/final",
+        b"http://xn--/",  # an A-label IDNA refuses
+        b"javascript:alert(1)",
+        b"http://[::1",
+        b"http://127.0.0.1:99999/",
+        b"\\\\evil.example\\share",
+    ],
+)
+def test_a_malformed_redirect_location_is_a_clear_failure(
+    slow_server: Callable[..., SlowServer],
+    make_fetcher: MakeFetcher,
+    caplog: pytest.LogCaptureFixture,
+    location: bytes,
+) -> None:
+    server = slow_server(b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\n\r\n")
+    result = make_fetcher(("127.0.0.0/8",), total_timeout=5.0).fetch(f"http://127.0.0.1:{server.port}/start")
+    assert result.outcome == "error", result.error  # not refused: the server was asked
+    assert not result.ok
+    assert result.error
+    assert "unexpectedly" not in result.error, result.error
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # no stack trace in the log
