@@ -63,3 +63,16 @@ class Token(SQLModel, table=True):
     secret_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DeskSession(SQLModel, table=True):
+    """A signed-in reviewer desk session. The browser's cookie holds a secret, the table its hash:
+    signing out, a new password or a disabled account end it here, on the server, at once."""
+
+    __tablename__ = "desk_session"
+
+    id: str = Field(primary_key=True, max_length=64)  # SHA-256 of the cookie's secret
+    user_id: str = Field(foreign_key="user.id", index=True, max_length=40)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

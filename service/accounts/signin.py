@@ -5,19 +5,22 @@
 """
 
 import hashlib
+import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
-from sqlmodel import select
+from sqlmodel import col, select
 
-from service.accounts.models import User
+from service.accounts.models import DeskSession, User
 from service.core.database import utcnow
 from service.core.errors import DomainError, InvalidInputError
 
+SESSION_LIFETIME = timedelta(hours=12)  # a working day; then sign in again
 MAX_FAILURES = 5  # failed attempts within FAILURE_WINDOW that lock the account
 FAILURE_WINDOW = timedelta(minutes=1)
 LOCK_FOR = timedelta(minutes=15)
@@ -68,11 +71,59 @@ class SignInService:
             )
 
     def set_password(self, user: User, password: str) -> None:
-        """Store the argon2 hash of a new password; it also lifts any lock-out."""
+        """Store the argon2 hash of a new password; it also lifts any lock-out, and ends every
+        desk session of the user (whoever knew the old password is signed out)."""
         self.check_password(password)
         user.password_hash = self.hasher.hash(password)
         user.failed_logins, user.locked_until = 0, None
         self.session.add(user)
+        self.end_sessions(user.id)
+        self.session.flush()
+
+    def start_session(self, user: User) -> str:
+        """A new desk session for `user`; the secret for the cookie (only its hash is kept)."""
+        secret = secrets.token_urlsafe(32)
+        now = self.clock()
+        self.session.add(
+            DeskSession(
+                id=_digest(secret), user_id=user.id, created_at=now, expires_at=now + SESSION_LIFETIME
+            )
+        )
+        self.session.flush()
+        return secret
+
+    def session_user(self, secret: str) -> User | None:
+        """The active user of a live session, or None (ended, expired, unknown, user disabled)."""
+        if not secret or len(secret) > 100:
+            return None
+        row = self.session.execute(
+            select(DeskSession, User)
+            .join(User, col(User.id) == col(DeskSession.user_id))
+            .where(
+                col(DeskSession.id) == _digest(secret),
+                col(DeskSession.ended_at).is_(None),
+                col(DeskSession.expires_at) > self.clock(),
+                col(User.disabled_at).is_(None),
+            )
+        ).first()
+        return row[1] if row is not None else None
+
+    def end_session(self, secret: str) -> None:
+        """Sign out: the session's cookie no longer works, wherever it was copied to."""
+        self.session.execute(
+            sa.update(DeskSession)
+            .where(col(DeskSession.id) == _digest(secret), col(DeskSession.ended_at).is_(None))
+            .values(ended_at=self.clock())
+        )
+        self.session.flush()
+
+    def end_sessions(self, user_id: str) -> None:
+        """End every live desk session of a user (a new password; a disabled account)."""
+        self.session.execute(
+            sa.update(DeskSession)
+            .where(col(DeskSession.user_id) == user_id, col(DeskSession.ended_at).is_(None))
+            .values(ended_at=self.clock())
+        )
         self.session.flush()
 
     def sign_in(self, name: str, password: str) -> User:
@@ -108,11 +159,6 @@ class SignInService:
             return user.locked_until
         return None
 
-    @staticmethod
-    def password_fingerprint(user: User) -> str:
-        """A short value that changes with the password, so a new password ends old sessions."""
-        return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
-
     def _count_failure(self, user: User, now: datetime) -> None:
         # The table has no column for when a run of failures began, so until the account locks,
         # `locked_until` holds the end of the one-minute window the failures are counted in;
@@ -140,3 +186,7 @@ class SignInService:
 def _decoy_hash(hasher: PasswordHasher) -> str:
     """A hash to verify against when the account does not exist (made once per process)."""
     return hasher.hash("not the password of any account")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()

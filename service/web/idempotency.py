@@ -9,8 +9,11 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import random
+import socket
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Response, g, request
@@ -28,8 +31,9 @@ log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 KEEP_FOR = timedelta(hours=24)
-# A first request that has not finished after this long died with its process; let a retry in.
-ABANDONED_AFTER = timedelta(minutes=2)
+# A first request that has not finished after this long died (gunicorn kills a worker whose
+# request runs past 60 s); a retry is let in. On the same host a dead process is seen at once.
+ABANDONED_AFTER = timedelta(seconds=75)
 REPLAYED_HEADERS = ("Content-Type", "Location", "ETag")
 
 
@@ -46,7 +50,10 @@ def _claim_key(user_id: str, key: str, digest: str) -> IdempotencyRecord | None:
         now = utcnow()
         if random.random() < 0.01:  # noqa: S311 - a sweep 1 time in 100, not a secret
             side.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < now - KEEP_FOR))
-        side.add(IdempotencyRecord(user_id=user_id, key=key, request_hash=digest, created_at=now))
+        owner = process_owner()
+        side.add(
+            IdempotencyRecord(user_id=user_id, key=key, request_hash=digest, created_at=now, owner=owner)
+        )
         try:
             side.commit()
             return None
@@ -54,11 +61,15 @@ def _claim_key(user_id: str, key: str, digest: str) -> IdempotencyRecord | None:
             side.rollback()
         existing = side.get(IdempotencyRecord, (user_id, key))
         if existing is None:  # it was released in between: try once more
-            side.add(IdempotencyRecord(user_id=user_id, key=key, request_hash=digest, created_at=now))
+            side.add(
+                IdempotencyRecord(user_id=user_id, key=key, request_hash=digest, created_at=now, owner=owner)
+            )
             side.commit()
             return None
         expired = existing.created_at < now - KEEP_FOR
-        abandoned = existing.completed_at is None and existing.created_at < now - ABANDONED_AFTER
+        abandoned = existing.completed_at is None and (
+            existing.created_at < now - ABANDONED_AFTER or owner_gone(existing.owner)
+        )
         if expired or abandoned:
             taken: CursorResult[Any] = side.execute(  # type: ignore[assignment]  # an UPDATE's result
                 update(IdempotencyRecord)
@@ -70,6 +81,7 @@ def _claim_key(user_id: str, key: str, digest: str) -> IdempotencyRecord | None:
                 .values(
                     request_hash=digest,
                     created_at=now,
+                    owner=owner,
                     completed_at=None,
                     response_status=None,
                     response_headers=None,
@@ -81,6 +93,37 @@ def _claim_key(user_id: str, key: str, digest: str) -> IdempotencyRecord | None:
                 return None
             existing = side.get(IdempotencyRecord, (user_id, key))
         return existing
+
+
+def process_owner() -> str:
+    """This process as `host/pid/start-time`: enough for another process on this host to tell
+    whether it is still running (the start time tells a reused pid from the original)."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}/{pid}/{_start_time(pid)}"
+
+
+def owner_gone(owner: str | None) -> bool:
+    """Whether the process named by `owner` is known to have ended (only on this host, and only
+    where /proc tells; elsewhere the key waits for ABANDONED_AFTER)."""
+    if not owner or owner.count("/") != 2:
+        return False
+    host, pid, started = owner.split("/")
+    if host != socket.gethostname() or not pid.isdigit() or not started:
+        return False
+    if not Path("/proc/self/stat").exists():
+        return False
+    return _start_time(int(pid)) != started
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot, from /proc; "" if it is not running."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # The command name (field 2) may hold spaces and parentheses: count from its closing one.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return fields[19] if len(fields) > 19 else ""
 
 
 def _release(user_id: str, key: str) -> None:

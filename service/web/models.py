@@ -19,6 +19,9 @@ class IdempotencyRecord(SQLModel, table=True):
     request_hash: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The process running the first request (host/pid/start time), so that a retry can tell at
+    # once that it died with its process rather than wait ABANDONED_AFTER.
+    owner: str | None = Field(default=None, max_length=300)
     response_status: int | None = None
     response_headers: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     response_body: bytes | None = Field(default=None, sa_type=sa.LargeBinary)

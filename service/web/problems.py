@@ -29,6 +29,7 @@ from service.core.errors import (
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "application/problem+json"
+INT_DIGITS_LIMIT = "for integer string conversion"  # CPython's message for over-long int literals
 TOO_MANY_REQUESTS = "Too many requests"
 _STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (NotFoundError, 404),
@@ -205,6 +206,18 @@ def register_error_handlers(app: Flask) -> None:
         # What a JSON body nested thousands deep does to every JSON parser on the way in.
         log.warning("recursion limit reached on %s %s", request.method, request.path)
         return problem(400, "The request body is nested too deeply to read.", title="Malformed body")
+
+    @app.errorhandler(ValueError)
+    def _value_error(error: ValueError) -> Response:
+        # A JSON number of thousands of digits: Python refuses to turn it into an int (CVE-2020-10735)
+        # while the body is read, before any schema sees it. Anything else is a defect of ours.
+        if INT_DIGITS_LIMIT in str(error):
+            return problem(
+                400,
+                "The request body holds a number too long to read (over 4,300 digits).",
+                title="Malformed body",
+            )
+        return _unexpected(error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

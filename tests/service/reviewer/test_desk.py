@@ -254,6 +254,34 @@ def test_sign_out_and_password_change_end_the_session(app, engine, reviewer, sig
     assert desk.get("/desk").status_code == 303
 
 
+def test_signing_out_ends_the_session_on_the_server(app, reviewer, signed_in) -> None:
+    desk = signed_in(reviewer)
+    copied = desk.http.get_cookie("factdesk_desk", path="/desk")  # taken before signing out
+    assert copied is not None
+    assert desk.post("/desk/sign-out").status_code == 303
+    thief = app.test_client()
+    thief.set_cookie("factdesk_desk", copied.value, path="/desk")
+    again = thief.get("/desk")
+    assert again.status_code == 303  # to the sign-in form: the copy no longer works
+    assert again.headers["Location"].startswith("/desk/sign-in")
+
+
+@pytest.mark.parametrize(
+    "target", ["/desk%0d%0aSet-Cookie:%20x=1", "/desk%0aX-Evil:%201", "/desk\t", "/desk%00"]
+)
+def test_a_next_with_control_characters_goes_to_the_queue(reviewer, signed_in, target: str) -> None:
+    desk = signed_in(reviewer)
+    desk.post("/desk/sign-out")
+    desk.get("/desk/sign-in")
+    response = desk.http.post(
+        f"/desk/sign-in?next={target}",
+        data={"name": reviewer.user.name, "password": PASSWORD, "csrf_token": desk.token},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/desk"
+    assert "Set-Cookie: x" not in str(response.headers)
+
+
 def test_users_add_password_comes_from_stdin_never_argv(app, database_url, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("FACTDESK_DATABASE_URL", database_url)
     monkeypatch.setenv("FACTDESK_DATA_DIR", str(tmp_path / "cli"))
@@ -664,3 +692,17 @@ def test_a_secret_key_is_made_once_and_shared_by_every_worker(database_url, tmp_
     assert configured.secret_key == "x" * 40
     for app in (first, second, configured):
         app.extensions["factdesk.engine"].dispose()
+
+
+def test_a_citation_of_a_source_that_could_not_be_archived_says_so(
+    client, desk, signed_in, httpserver
+) -> None:
+    httpserver.expect_request("/gone").respond_with_data("nothing here", status=404)
+    alice = signed_in(desk["alice"])
+    url = httpserver.url_for("/gone")
+    alice.post(
+        f"/desk/claims/{desk['claim_id']}/citations", url=url, relation="supports", exact="human rights"
+    )
+    shown = text_of(alice.get(f"/desk/claims/{desk['claim_id']}"))
+    assert "Waiting for the source to be archived" not in shown  # it never will be
+    assert "The source could not be archived: The server answered 404 Not Found." in shown

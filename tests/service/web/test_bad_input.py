@@ -85,3 +85,13 @@ def test_a_receivers_retry_after_is_capped_not_an_overflow() -> None:
     assert _retry_after(answer("99999999999999999999")) == RETRY_AFTER_CAP
     assert _retry_after(answer("120")) == timedelta(seconds=120)
     assert _retry_after(answer("Fri, 31 Dec 9999 23:59:59 GMT")) == RETRY_AFTER_CAP
+
+
+def test_a_json_number_too_long_to_read_is_a_400(client, submitter) -> None:
+    body = '{"text": "A claim with a long number.", "tags": [' + "1" * 5000 + "]}"
+    response = client.post(
+        "/api/v1/claims", data=body, content_type="application/json", headers=submitter.headers
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert "number too long" in response.get_json()["detail"]

@@ -1,6 +1,8 @@
 """`Idempotency-Key`: replays, reuse with another body, requests in flight, concurrency."""
 
 import json
+import socket
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -118,3 +120,23 @@ def test_concurrent_requests_with_one_key_do_the_work_once(app, submitter) -> No
     items = app.test_client().get("/api/v1/claims", headers=submitter.headers).get_json()["items"]
     assert len(items) == 1
     assert len(items[0]["appearances"]) == 1
+
+
+def test_a_key_whose_process_died_is_released_at_once(client, submitter, engine) -> None:
+    from service.web.idempotency import _request_hash, _start_time
+
+    with client.application.test_request_context("/api/v1/claims", method="POST", json=BODY):
+        digest = _request_hash()
+    worker = subprocess.Popen(["sleep", "60"])  # the web worker running the first request
+    owner = f"{socket.gethostname()}/{worker.pid}/{_start_time(worker.pid)}"
+    try:
+        with Session(engine) as session:
+            session.add(IdempotencyRecord(user_id=submitter.id, key="k", request_hash=digest, owner=owner))
+            session.commit()
+        assert post(client, submitter, "k").status_code == 409  # it is still running
+    finally:
+        worker.kill()
+        worker.wait()
+    # Killed mid-request (kill -9, an OOM, gunicorn's timeout): the retry goes through at once,
+    # not two minutes later.
+    assert post(client, submitter, "k").status_code == 201
