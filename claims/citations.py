@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
 from claims.errors import CitationNotFound, ClaimLocked
+from claims.history import History
 from claims.models import AnchorStatus, Citation, Claim, ClaimStatus
-from claims.services import ClaimService, History
+from claims.services import ClaimService
 from service.accounts.models import Role, User, ensure_role
 from service.core.errors import InvalidInputError
 from sources.anchoring import anchor_quote, normalise

@@ -6,7 +6,7 @@
 from datetime import datetime
 from typing import Any
 
-from claims.models import Appearance, Claim
+from claims.public import PublicAppearance, PublicClaim
 from claims.workflow import RatingScale
 
 CLAIM_REVIEWED_MAX = 75
@@ -25,7 +25,7 @@ def _date(value: datetime | None) -> str | None:
     return value.date().isoformat() if value else None
 
 
-def _appearance(appearance: Appearance) -> dict[str, Any]:
+def _appearance(appearance: PublicAppearance) -> dict[str, Any]:
     work: dict[str, Any] = {"@type": "CreativeWork"}
     if appearance.url:
         work["url"] = appearance.url
@@ -39,12 +39,10 @@ def _appearance(appearance: Appearance) -> dict[str, Any]:
 
 
 def claim_review(
-    claim: Claim, page_url: str, publisher_name: str, publisher_url: str | None, scale: RatingScale
-) -> dict[str, Any] | None:
-    """The ClaimReview of the claim's current verdict, or None when nothing is published."""
+    claim: PublicClaim, page_url: str, publisher_name: str, publisher_url: str | None, scale: RatingScale
+) -> dict[str, Any]:
+    """The ClaimReview of the claim's current verdict, from its public record."""
     verdict = claim.verdict
-    if verdict is None:
-        return None
     first = claim.verdicts[0]
     appearances = sorted(claim.appearances, key=lambda a: (a.published_at is None, a.published_at, a.id))
     item: dict[str, Any] = {"@type": "Claim"}

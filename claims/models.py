@@ -77,6 +77,10 @@ class Claim(SQLModel, table=True):
     duplicate_of: str | None = Field(default=None, foreign_key="claim.id", max_length=40)
     submitted_by: str = Field(foreign_key="user.id", max_length=40)
     version: int = Field(default=1, sa_column=_VERSION)
+    # The newest event of the claim's history (seq and hash): deleting it from the table is seen,
+    # since the chain then ends before the head the claim row names.
+    history_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    history_head: str | None = Field(default=None, max_length=64)
     # Text, claimant and appearance quotes, indexed for full-text search (FTS5 / tsvector).
     search_text: str = Field(default="", sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -159,6 +163,9 @@ class ClaimEvent(SQLModel, table=True):
     to_status: str | None = Field(default=None, max_length=20)
     note: str | None = Field(default=None, sa_type=sa.Text)
     verdict_version: int | None = None
+    # What the event attests besides itself: for an approval, the SHA-256 of the verdict it
+    # published (claims.history.verdict_digest), so the chain covers the verdict's content too.
+    content_hash: str | None = Field(default=None, max_length=64)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 
@@ -236,3 +243,23 @@ class Verdict(SQLModel, table=True):
     # The citations as they stood when this version was approved: the public record of what it
     # rests on, unchanged by later research on a correction.
     evidence: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    # The rest of the public record as this version froze it: the claim's text, claimant,
+    # language, tags and appearances, and the sources and archived copies its evidence cites.
+    # Readers without a token see exactly this until the next version is approved. (None on
+    # versions approved before it was kept: those read the claim as it is.)
+    record: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    # The history event that approved this version (its seq and hash): the head of the public
+    # history while this version is current. Set in the transaction that writes the row.
+    history_seq: int | None = None
+    history_hash: str | None = Field(default=None, max_length=64)
+
+
+class PublicSnapshot(SQLModel, table=True):
+    """An archived copy that a claim's current published verdict cites: readers without a token
+    may open it. Rewritten for a claim each time a verdict on it is approved."""
+
+    __tablename__ = "public_snapshot"
+
+    snapshot_id: str = Field(foreign_key="snapshot.id", primary_key=True, max_length=40)
+    claim_id: str = Field(foreign_key="claim.id", primary_key=True, max_length=40, index=True)
+    source_id: str = Field(foreign_key="source.id", max_length=40)

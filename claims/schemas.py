@@ -5,6 +5,7 @@ from typing import Any, Protocol
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from claims.history import verdict_digest
 from claims.models import STATUSES, Relation
 from claims.workflow import BY_ACTION, DISMISS_REASONS, active_scale
 from service.core.fields import Text, UTCDateTime, WebURL
@@ -198,6 +199,13 @@ class ClaimOut(Schema):
     submitted_by = fields.String()
     etag = fields.String()
     links = fields.Function(claim_links, metadata={"description": "self, page and badge URLs"})
+    history = fields.Function(
+        lambda c: {"seq": c.history_seq, "hash": c.history_head},
+        metadata={
+            "description": "The head of the claim's history (without a token: the approval of the "
+            "current verdict); keep it to tell later if the history was cut short."
+        },
+    )
 
 
 class VerdictOut(Schema):
@@ -207,9 +215,13 @@ class VerdictOut(Schema):
     summary = fields.String()
     proposer = fields.String(attribute="proposer_id")
     approvers = fields.List(fields.String())
-    proposed_at = UTCDateTime()
-    published_at = UTCDateTime()
+    proposed_at = UTCDateTime(precise=True)
+    published_at = UTCDateTime(precise=True)
     correction_note = fields.String(allow_none=True)
+    digest = fields.Function(
+        lambda v: verdict_digest(v),
+        metadata={"description": "SHA-256 of the verdict's fields, as its approval's content_hash."},
+    )
 
 
 class ApprovalOut(Schema):
@@ -280,7 +292,7 @@ class ClaimPageOut(Schema):
 
 
 class EventOut(Schema):
-    at = UTCDateTime()
+    at = UTCDateTime(precise=True)
     actor = fields.String(allow_none=True)
     action = fields.String()
     from_status = fields.String(allow_none=True)
@@ -288,12 +300,30 @@ class EventOut(Schema):
     note = fields.String(allow_none=True)
     verdict_version = fields.Integer(allow_none=True)
     seq = fields.Integer()
+    content_hash = fields.String(
+        allow_none=True, metadata={"description": "For an approval: the digest of the verdict it published."}
+    )
     prev_hash = fields.String()
     hash = fields.String()
+
+
+class HeadOut(Schema):
+    seq = fields.Integer()
+    hash = fields.String(allow_none=True)
 
 
 class HistoryOut(Schema):
     items = fields.List(fields.Nested(EventOut))
     chain_intact = fields.Boolean(
-        metadata={"description": "Whether every event's hash matches its content and predecessor."}
+        metadata={
+            "description": "Whether every event's hash matches its content and predecessor, the "
+            "chain ends at the claim's head, and each approval matches the verdict it published."
+        }
+    )
+    broken_at = fields.Integer(
+        allow_none=True, metadata={"description": "The first event that does not hold."}
+    )
+    problem = fields.String(allow_none=True)
+    head = fields.Nested(
+        HeadOut, metadata={"description": "The newest event (without a token: the approval)."}
     )

@@ -3,13 +3,10 @@
 Services `add` and `flush`; the caller (one HTTP request, one CLI command) commits once.
 """
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Required, TypedDict
 
-import sqlalchemy as sa
 from rapidfuzz import fuzz
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import QueryableAttribute, Session, selectinload
@@ -17,15 +14,25 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from claims.errors import ClaimLocked, ClaimNotFound, StaleClaim
-from claims.models import Appearance, Citation, Claim, ClaimEvent, ClaimStatus, ClaimTag, Proposal
-from claims.search import ClaimSearch
+from claims.history import ChainCheck, History
+from claims.models import (
+    Appearance,
+    Citation,
+    Claim,
+    ClaimEvent,
+    ClaimStatus,
+    ClaimTag,
+    Proposal,
+    PublicSnapshot,
+)
+from claims.public import PublicClaim
+from claims.search import ClaimSearch, parse_query
 from service.accounts.models import User
 from service.core.database import utcnow
 from service.core.effects import Effect, Effects
 from service.core.etags import etag_matches
 from service.core.text import claim_key, fold
 
-GENESIS_HASH = "0" * 64
 # Readers without a token see a claim once a verdict on it has been published (and still
 # while a correction of it is under way).
 PUBLIC = col(Claim.verdict_version) > 0
@@ -62,85 +69,6 @@ class ClaimChanges(ClaimFields, total=False):
     """An edit (`ClaimPatch`): only the keys present change."""
 
     text: str
-
-
-def event_digest(event: ClaimEvent) -> str:
-    """SHA-256 of an event's content chained to its predecessor's hash."""
-    payload = {
-        "claim_id": event.claim_id,
-        "seq": event.seq,
-        "at": event.at.isoformat(timespec="microseconds"),
-        "actor": event.actor,
-        "action": event.action,
-        "from_status": event.from_status,
-        "to_status": event.to_status,
-        "note": event.note,
-        "verdict_version": event.verdict_version,
-        "prev_hash": event.prev_hash,
-    }
-    raw = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-class History:
-    """The append-only, hash-chained record of everything that happens to a claim."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def record(
-        self,
-        claim: Claim,
-        actor: str | None,
-        action: str,
-        *,
-        from_status: str | None = None,
-        to_status: str | None = None,
-        note: str | None = None,
-        verdict_version: int | None = None,
-    ) -> ClaimEvent:
-        """Append one event for `claim`; it commits (or not) with the change it describes."""
-        last = self.session.execute(
-            sa.select(col(ClaimEvent.seq), col(ClaimEvent.hash))
-            .where(col(ClaimEvent.claim_id) == claim.id)
-            .order_by(col(ClaimEvent.seq).desc())
-            .limit(1)
-        ).first()
-        last_seq, last_hash = last if last else (0, GENESIS_HASH)
-        event = ClaimEvent(
-            claim_id=claim.id,
-            seq=last_seq + 1,
-            at=utcnow(),
-            actor=actor,
-            action=action,
-            from_status=from_status,
-            to_status=to_status,
-            note=note,
-            verdict_version=verdict_version,
-            prev_hash=last_hash,
-            hash="",
-        )
-        event.hash = event_digest(event)
-        self.session.add(event)
-        return event
-
-    def events(self, claim_id: str) -> list[ClaimEvent]:
-        """Every event of a claim, oldest first."""
-        return list(
-            self.session.scalars(
-                select(ClaimEvent).where(ClaimEvent.claim_id == claim_id).order_by(col(ClaimEvent.seq))
-            )
-        )
-
-    @staticmethod
-    def verify(events: list[ClaimEvent]) -> int | None:
-        """The seq of the first event whose hash does not hold, or None when the chain is whole."""
-        prev = GENESIS_HASH
-        for event in events:
-            if event.prev_hash != prev or event_digest(event) != event.hash:
-                return event.seq
-            prev = event.hash
-        return None
 
 
 @dataclass
@@ -209,30 +137,39 @@ class ClaimService:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def get(self, claim_id: str, viewer: User | None, *, lock: bool = False) -> Claim:
-        """The claim, if it exists and `viewer` may see it (anonymous readers: published only).
+    def get(self, claim_id: str, viewer: User, *, lock: bool = False) -> Claim:
+        """The claim as the desk sees it (anyone with a token). Readers without one get `public`.
 
         `lock` holds the row until the transaction ends, for changes that must not race.
         """
         claim = self.session.scalars(_with_children(select(Claim).where(Claim.id == claim_id), lock)).first()
-        if claim is None or (viewer is None and claim.verdict_version == 0):
+        if claim is None:
             raise ClaimNotFound(f"No claim {claim_id!r}.")
         return claim
 
+    def public(self, claim_id: str) -> PublicClaim:
+        """The claim as its current verdict froze it; 404 for a claim never published."""
+        claim = self.session.scalars(
+            _with_children(select(Claim).where(Claim.id == claim_id, PUBLIC))
+        ).first()
+        if claim is None:
+            raise ClaimNotFound(f"No claim {claim_id!r}.")
+        return PublicClaim.of(claim)
+
+    def read(self, claim_id: str, viewer: User | None) -> Claim | PublicClaim:
+        """The claim as `viewer` sees it: the desk's view with a token, the public record without."""
+        return self.get(claim_id, viewer) if viewer is not None else self.public(claim_id)
+
     def page(
-        self, viewer: User | None, filters: ClaimFilters, limit: int, after: int | None = None
+        self, viewer: User, filters: ClaimFilters, limit: int, after: int | None = None
     ) -> tuple[list[Claim], bool]:
         """Claims newest first, after the cursor (a `seq`); the page and whether more follow.
 
         Newest first is insertion order (`seq`), which the full-text index walks without sorting.
         """
         stmt = select(Claim)
-        if viewer is None:
-            stmt = stmt.where(PUBLIC)
         if filters.status:
             stmt = stmt.where(Claim.status == filters.status)
-        if filters.rating:
-            stmt = stmt.where(Claim.rating == filters.rating)
         if filters.assignee:
             stmt = stmt.where(Claim.assignee_id == filters.assignee)
         if filters.needs_review is not None:
@@ -247,31 +184,82 @@ class ClaimService:
             stmt = stmt.where(
                 col(Claim.id).in_(select(Citation.claim_id).where(Citation.source_id == filters.source))
             )
+        return self._page(stmt, filters, limit, after)
+
+    def public_page(
+        self, filters: ClaimFilters, limit: int, after: int | None = None
+    ) -> tuple[list[PublicClaim], bool]:
+        """Published claims as their verdicts froze them, newest first. Filters that the public
+        record cannot answer (an assignee, `needs_review`, a status other than published) match
+        nothing; tags and words match the frozen record, never unpublished edits."""
+        if filters.assignee or filters.needs_review or filters.status not in (None, ClaimStatus.PUBLISHED):
+            return [], False
+        stmt = select(Claim).where(PUBLIC)
+        if filters.q:  # a first cut through the index; the frozen record decides below
+            stmt = stmt.where(self.search.matching(filters.q))
+        if filters.source:
+            stmt = stmt.where(
+                col(Claim.id).in_(
+                    select(PublicSnapshot.claim_id).where(PublicSnapshot.source_id == filters.source)
+                )
+            )
+        found: list[PublicClaim] = []
+        more = True
+        while more and len(found) < limit:
+            claims, more = self._page(stmt, filters, limit, after)
+            if not claims:
+                break
+            after = claims[-1].seq
+            found += [p for p in map(PublicClaim.of, claims) if _matches_publicly(p, filters)]
+        return found[:limit], more or len(found) > limit
+
+    def published(self, limit: int = 10_000) -> list[PublicClaim]:
+        """Published claims as their verdicts froze them, newest first (the feed)."""
+        stmt = select(Claim).where(PUBLIC).order_by(col(Claim.seq).desc()).limit(limit)
+        return [PublicClaim.of(c) for c in self.session.scalars(_with_children(stmt))]
+
+    def archive_is_public(self, source_id: str, snapshot_id: str) -> bool:
+        """Whether a current published record cites this archived copy (readers may open it)."""
+        stmt = select(PublicSnapshot.claim_id).where(
+            PublicSnapshot.snapshot_id == snapshot_id, PublicSnapshot.source_id == source_id
+        )
+        return self.session.scalars(stmt.limit(1)).first() is not None
+
+    def events(
+        self, claim_id: str, viewer: User | None
+    ) -> tuple[list[ClaimEvent], ChainCheck, tuple[int, str | None]]:
+        """The claim's history as `viewer` may see it, oldest first, whether it holds, and its head
+        (seq, hash). Without a token: the events up to the approval of the current verdict, the
+        head being that approval."""
+        claim = self.get(claim_id, viewer) if viewer is not None else self._public_claim(claim_id)
+        if viewer is not None:
+            return (
+                self.history.events(claim.id),
+                self.history.check(claim),
+                (claim.history_seq, claim.history_head),
+            )
+        published = self.history.publication(claim)
+        through = published.seq if published is not None else 0
+        events = self.history.events(claim.id, through=through)
+        check = self.history.verify(events, None, claim.verdicts)
+        return events, check, (through, published.hash if published is not None else None)
+
+    def _public_claim(self, claim_id: str) -> Claim:
+        claim = self.session.scalars(select(Claim).where(Claim.id == claim_id, PUBLIC)).first()
+        if claim is None:
+            raise ClaimNotFound(f"No claim {claim_id!r}.")
+        return claim
+
+    def _page(
+        self, stmt: SelectOfScalar[Claim], filters: ClaimFilters, limit: int, after: int | None
+    ) -> tuple[list[Claim], bool]:
+        if filters.rating:
+            stmt = stmt.where(Claim.rating == filters.rating)
         if after is not None:
             stmt = stmt.where(col(Claim.seq) < after)
         stmt = stmt.order_by(col(Claim.seq).desc()).limit(limit + 1)
         claims = list(self.session.scalars(_with_children(stmt)))
         return claims[:limit], len(claims) > limit
-
-    def published(self, limit: int = 10_000) -> list[Claim]:
-        """Claims with a published verdict, newest first, with what their public pages show."""
-        stmt = select(Claim).where(PUBLIC).order_by(col(Claim.seq).desc()).limit(limit)
-        return list(self.session.scalars(_with_children(stmt)))
-
-    def cites_publicly(self, source_id: str) -> bool:
-        """Whether a published claim cites this source (its archive is then public too)."""
-        stmt = (
-            select(Citation.id)
-            .join(Claim, col(Claim.id) == col(Citation.claim_id))
-            .where(Citation.source_id == source_id, PUBLIC)
-            .limit(1)
-        )
-        return self.session.scalars(stmt).first() is not None
-
-    def events(self, claim_id: str, viewer: User | None) -> list[ClaimEvent]:
-        """The claim's history, oldest first."""
-        claim = self.get(claim_id, viewer)
-        return self.history.events(claim.id)
 
     # -- intake ------------------------------------------------------------------------------
 
@@ -437,6 +425,18 @@ def _related(attribute: object) -> QueryableAttribute[Any]:
     if not isinstance(attribute, QueryableAttribute):
         raise TypeError(f"Not a mapped relationship: {attribute!r}")
     return attribute
+
+
+def _matches_publicly(claim: PublicClaim, filters: ClaimFilters) -> bool:
+    """Whether the frozen record matches a reader's tag and words (the index saw the desk's text)."""
+    if filters.tag and filters.tag.casefold() not in claim.tag_names:
+        return False
+    if filters.q:
+        words, phrases = parse_query(filters.q)
+        haystack = fold(claim.search_text)
+        wanted = [fold(w) for w in words] + [fold(" ".join(p)) for p in phrases]
+        return all(w in haystack for w in wanted)
+    return True
 
 
 def _without(duplicates: list[PossibleDuplicate], claim_id: str) -> list[PossibleDuplicate]:

@@ -7,28 +7,33 @@ the caller's transaction.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Required, TypedDict
+from typing import Required, TypedDict
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlmodel import col, select
 
 from claims.errors import ClaimNotFound, InvalidTransition, StaleClaim
+from claims.history import History, verdict_digest
 from claims.models import (
     AnchorStatus,
     Approval,
-    Citation,
     Claim,
     ClaimStatus,
     Proposal,
     ProposalState,
+    PublicSnapshot,
     Relation,
     Verdict,
 )
-from claims.services import ClaimService, History
+from claims.public import freeze
+from claims.services import ClaimService
 from claims.workflow import BY_ACTION, RatingScale, allowed_actions
 from service.accounts.models import Role, User
 from service.core.database import utcnow
 from service.core.errors import ConflictError, ForbiddenError, InvalidInputError
 from service.core.etags import etag_matches
+from sources.models import Snapshot
 
 SUPPORTING = (Relation.SUPPORTS, Relation.REFUTES)
 
@@ -59,6 +64,7 @@ class Outcome:
     note: str | None = None
     verdict_version: int | None = None
     event: str | None = None
+    content_hash: str | None = None  # what the history event attests (a published verdict)
 
 
 def _ignore(event: str, claim: Claim) -> None:
@@ -108,7 +114,7 @@ class VerificationService:
         outcome = handler(claim, user, body)
         claim.status = outcome.to_status
         note = outcome.note if outcome.note is not None else body.get("note")
-        self.history.record(
+        event = self.history.record(
             claim,
             user.id,
             rule.action,
@@ -116,7 +122,10 @@ class VerificationService:
             to_status=claim.status,
             note=note,
             verdict_version=outcome.verdict_version,
+            content_hash=outcome.content_hash,
         )
+        if outcome.content_hash is not None and claim.verdict is not None:  # a verdict was published
+            claim.verdict.history_seq, claim.verdict.history_hash = event.seq, event.hash
         self.claims.touch(claim)
         if outcome.event:
             self.notify(outcome.event, claim)
@@ -136,6 +145,7 @@ class VerificationService:
         if rating not in self.scale:
             keys = ", ".join(r.key for r in self.scale.ratings)
             raise InvalidInputError("Unknown rating.", {"rating": [f"One of {keys}."]})
+        _every_quote_found(claim, "propose")
         archived = [c for c in claim.citations if c.source.good_snapshot_id is not None]
         if not archived:
             raise ConflictError(
@@ -163,6 +173,7 @@ class VerificationService:
         approvers = [a.approver_id for a in proposal.approvals]
         if user.id in approvers:
             raise ConflictError("You have approved this proposal already.")
+        _every_quote_found(claim, "approve")  # a quote may have gone from its source since
         correcting = claim.verdict_version > 0
         publishes = len(approvers) + 1 >= self.approvals_required
         if publishes and correcting and not body.get("correction_note"):
@@ -187,9 +198,10 @@ class VerificationService:
             proposed_at=proposal.created_at,
             published_at=utcnow(),
             correction_note=body.get("correction_note") if correcting else None,
-            evidence=[_evidence(c) for c in claim.citations],
         )
+        verdict.evidence, verdict.record = freeze(claim, self._snapshots(claim))
         self.session.add(verdict)
+        self._make_archives_public(claim)
         claim.verdicts.append(verdict)
         claim.verdict_version, claim.rating = verdict.version, verdict.rating
         claim.needs_review = False
@@ -201,7 +213,7 @@ class VerificationService:
             or f"Published: {self.scale[verdict.rating].label}."
         )
         event = "claim.published" if verdict.version == 1 else "claim.corrected"
-        return Outcome(ClaimStatus.PUBLISHED, note, verdict.version, event)
+        return Outcome(ClaimStatus.PUBLISHED, note, verdict.version, event, verdict_digest(verdict))
 
     def _request_changes(self, claim: Claim, user: User, body: TransitionBody) -> Outcome:
         self._set_aside(claim, ProposalState.CHANGES_REQUESTED)
@@ -242,6 +254,20 @@ class VerificationService:
 
     # -- helpers ------------------------------------------------------------------------------
 
+    def _snapshots(self, claim: Claim) -> dict[str, Snapshot]:
+        """The archived copies the claim's quotes were found in, by id (one statement)."""
+        ids = {c.anchor_snapshot_id for c in claim.citations if c.anchor_snapshot_id}
+        if not ids:
+            return {}
+        return {s.id: s for s in self.session.scalars(select(Snapshot).where(col(Snapshot.id).in_(ids)))}
+
+    def _make_archives_public(self, claim: Claim) -> None:
+        """The copies the new verdict's evidence cites become public; those it no longer does, not."""
+        self.session.execute(sa.delete(PublicSnapshot).where(col(PublicSnapshot.claim_id) == claim.id))
+        cited = {(c.anchor_snapshot_id, c.source_id) for c in claim.citations if c.anchor_snapshot_id}
+        for snapshot_id, source_id in sorted(cited):
+            self.session.add(PublicSnapshot(snapshot_id=snapshot_id, claim_id=claim.id, source_id=source_id))
+
     def _pending(self, claim: Claim) -> Proposal:
         if claim.proposal is None:  # in_review always has one; a defect if not
             raise ConflictError("There is no pending proposal to act on.")
@@ -271,18 +297,14 @@ class VerificationService:
         return target
 
 
-def _evidence(citation: Citation) -> dict[str, Any]:
-    return {
-        "citation_id": citation.id,
-        "source_id": citation.source_id,
-        "relation": citation.relation,
-        "exact": citation.exact,
-        "prefix": citation.prefix,
-        "suffix": citation.suffix,
-        "locator": citation.locator,
-        "note": citation.note,
-        "anchor_status": citation.anchor_status,
-        "snapshot_id": citation.anchor_snapshot_id,
-        "start": citation.anchor_start,
-        "end": citation.anchor_end,
-    }
+def _every_quote_found(claim: Claim, action: str) -> None:
+    """409 naming each citation whose quote is not found in its archived source: readers are only
+    ever shown evidence that was (remove such a citation, or fix its quote, first)."""
+    unfound = [c for c in claim.citations if c.anchor_status != AnchorStatus.FOUND]
+    if unfound:
+        listed = "; ".join(f"{c.id} ({c.anchor_status.replace('_', ' ')}): “{c.exact[:80]}”" for c in unfound)
+        raise ConflictError(
+            f"`{action}` needs every quote found in its archived source; not found: {listed}. "
+            "Remove these citations or correct their quotes first.",
+            citations=[{"id": c.id, "anchor_status": c.anchor_status, "exact": c.exact} for c in unfound],
+        )

@@ -1,5 +1,6 @@
 """HTTP endpoints for claims: thin wrappers that validate, call one service method, and dump."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Response, json
@@ -8,8 +9,8 @@ from flask_smorest import Blueprint
 
 from claims.citations import NewCitation
 from claims.claimreview import claim_review
-from claims.errors import ClaimNotFound
 from claims.models import Claim
+from claims.public import PublicClaim
 from claims.schemas import (
     AppearanceIn,
     CitationIn,
@@ -30,7 +31,6 @@ from claims.services import (
     ClaimFilters,
     ClaimService,
     DuplicateFinder,
-    History,
     NewClaim,
 )
 from claims.verification import TransitionBody
@@ -64,7 +64,7 @@ def _caller() -> User:
     return user
 
 
-def _headers(claim: Claim, *, location: bool = False) -> dict[str, str]:
+def _headers(claim: Claim | PublicClaim, *, location: bool = False) -> dict[str, str]:
     headers = {"ETag": claim.etag}
     if location:
         headers["Location"] = absolute(f"/api/v1/claims/{claim.id}")
@@ -81,8 +81,13 @@ class Claims(MethodView):
         # int(): decode_cursor returns str | int, and has checked that this one is an int.
         after = int(decode_cursor(args["cursor"], int)) if args.get("cursor") else None
         filters = ClaimFilters(**{k: args.get(k) for k in ClaimFilters.__dataclass_fields__})
-        items, more = claims().page(current_user(), filters, args["limit"], after)
-        last = items[-1].seq if more else None  # a stored claim's seq is never None
+        user = current_user()
+        items: Sequence[Claim | PublicClaim]
+        if user is not None:
+            items, more = claims().page(user, filters, args["limit"], after)
+        else:  # readers: the published record, as each claim's verdict froze it
+            items, more = claims().public_page(filters, args["limit"], after)
+        last = items[-1].seq if more and items else None  # a stored claim's seq is never None
         cursor = encode_cursor(last) if last is not None else None
         return {"items": items, "next_cursor": cursor}, 200, next_link(cursor)
 
@@ -119,9 +124,9 @@ class Claims(MethodView):
 class ClaimItem(MethodView):
     @blp.response(200, ClaimOut)
     @blp.doc(security=[{}, *BEARER])
-    def get(self, claim_id: str) -> tuple[Claim, int, dict[str, str]]:
-        """One claim, with its `ETag`."""
-        claim = claims().get(claim_id, current_user())
+    def get(self, claim_id: str) -> tuple[Claim | PublicClaim, int, dict[str, str]]:
+        """One claim, with its `ETag` (without a token: as its current verdict froze it)."""
+        claim = claims().read(claim_id, current_user())
         return claim, 200, _headers(claim)
 
     @require_role("reviewer")
@@ -153,9 +158,16 @@ def add_appearance(data: AppearanceData, claim_id: str) -> tuple[Claim, int, dic
 @blp.response(200, HistoryOut)
 @blp.doc(security=[{}, *BEARER])
 def history(claim_id: str) -> dict[str, Any]:
-    """Every event of the claim, oldest first, hash-chained."""
-    events = claims().events(claim_id, current_user())
-    return {"items": events, "chain_intact": History.verify(events) is None}
+    """Every event of the claim, oldest first, hash-chained (without a token: up to the approval
+    of the current verdict), whether the chain holds, and its head."""
+    events, check, (seq, head) = claims().events(claim_id, current_user())
+    return {
+        "items": events,
+        "chain_intact": check.intact,
+        "broken_at": check.broken_at,
+        "problem": check.problem,
+        "head": {"seq": seq, "hash": head},
+    }
 
 
 @blp.route("/<claim_id>/citations", methods=["POST"])
@@ -188,7 +200,11 @@ def delete_citation(claim_id: str, citation_id: str) -> tuple[Claim, int, dict[s
 @blp.arguments(TransitionIn)
 @blp.response(200, ClaimOut, description="The claim after the transition, with its new `ETag`.")
 @blp.alt_response(403, description="Your role, or a rule (approving your own proposal), forbids it.")
-@blp.alt_response(409, description="Not possible from the claim's status: see `allowed_actions`.")
+@blp.alt_response(
+    409,
+    description="Not possible from the claim's status (see `allowed_actions`), or a quote is not found "
+    "in its archived source (see `citations`).",
+)
 @blp.alt_response(412, description="`If-Match` names an older version.")
 @blp.alt_response(428, description="`If-Match` is missing.")
 @blp.doc(security=BEARER)
@@ -205,7 +221,7 @@ def transition(body: TransitionBody, claim_id: str) -> tuple[Claim, int, dict[st
 @blp.doc(security=[{}, *BEARER])
 def claimreview(claim_id: str) -> Response:
     """The claim's ClaimReview, as on its public page."""
-    claim = claims().get(claim_id, current_user())
+    claim = claims().public(claim_id)  # the published record, with a token or without
     review = claim_review(
         claim,
         absolute(f"/c/{claim.id}"),
@@ -213,8 +229,6 @@ def claimreview(claim_id: str) -> Response:
         settings().publisher_url or None,
         active_scale(),
     )
-    if review is None:
-        raise ClaimNotFound("Nothing is published on this claim yet.")
     return Response(json.dumps(review), mimetype="application/ld+json")
 
 

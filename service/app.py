@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import flask_swagger_ui
-from flask import Flask, Response, has_request_context, request, send_from_directory
+from flask import Flask, Response, request, send_from_directory
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
@@ -16,7 +16,7 @@ from service import reviewer
 from service.core.config import Settings
 from service.core.database import make_engine, sqlite_write_intent
 from service.core.effects import Effect
-from service.core.urls import DEFAULT_BASE, use_base
+from service.core.urls import use_base
 from service.ops import jobs, metrics
 from service.public.fastpath import BadgeFastPath
 from service.public.states import badge_states
@@ -112,7 +112,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
 def _register_lifecycle(app: Flask, settings: Settings) -> None:
     @app.before_request
     def prepare() -> Response | None:
-        use_base((lambda: settings.base_url) if settings.base_url else _request_host)
+        use_base(settings.public_base)
         try:  # werkzeug reads the query string as UTF-8 and fails on other bytes: say so, no 500
             request.query_string.decode()
         except UnicodeDecodeError:
@@ -134,6 +134,7 @@ def _register_lifecycle(app: Flask, settings: Settings) -> None:
 
     @app.after_request
     def finish(response: Response) -> Response:
+        _cache_rules(response)
         if response.status_code >= 400:
             idempotency.finish(response)
             context.rollback()
@@ -152,11 +153,16 @@ def _register_lifecycle(app: Flask, settings: Settings) -> None:
     @app.teardown_request
     def forget(_exc: BaseException | None) -> None:
         idempotency.forget()
+        use_base(None)  # what the thread builds next, outside a request, uses the process's base
 
 
-def _request_host() -> str:
-    # The base stays set in this thread after the request: outside one, fall back to the default.
-    return request.host_url if has_request_context() else DEFAULT_BASE
+def _cache_rules(response: Response) -> None:
+    """What a cache may keep. An answer made for a token holder is theirs alone, whatever the view
+    said (it may show unpublished work); answers that differ with a token say so (Vary)."""
+    if auth.current_user() is not None:
+        response.headers["Cache-Control"] = "private, no-store"
+    elif request.path.startswith("/api/"):
+        response.vary.add("Authorization")
 
 
 def _check_body(app: Flask, settings: Settings) -> Response | None:

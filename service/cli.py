@@ -1,8 +1,8 @@
 """The `factdesk` command: serve, migrate, manage users and tokens, load the demo desk."""
 
 import os
-import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -60,9 +60,26 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", type=click.IntRange(1, 64), help="Web workers [default: 2 × cores].")
 def serve(host: str, port: int, workers: int | None) -> None:
-    """Migrate the database, then serve the web app with gunicorn."""
+    """Migrate the database, then serve the web app with gunicorn, and its background worker."""
     from gunicorn.app.base import BaseApplication
 
+    from service.ops.supervisor import PortTaken, WorkerSupervisor, check_port
+
+    shown_host = f"[{host}]" if ":" in host else host
+    try:  # before anything that belongs to an instance already running (its metrics, its worker)
+        check_port(host, port)
+    except PortTaken as exc:
+        raise click.ClickException(
+            f"Port {port} on {host} is taken ({exc}): another `factdesk serve`, or another "
+            "server, listens there. Stop it, or choose another port with --port."
+        ) from exc
+    except OSError as exc:
+        raise click.ClickException(f"Cannot listen on {shown_host}:{port}: {exc.strerror or exc}.") from exc
+    if not os.environ.get("FACTDESK_BASE_URL"):
+        # Links (API bodies, pages, webhooks) point where this server listens, in every process it
+        # starts, never at a request's Host header; set FACTDESK_BASE_URL to the public address.
+        local = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, shown_host)  # noqa: S104 - a name, not a bind
+        os.environ["FACTDESK_BASE_URL"] = f"http://{local}:{port}"
     settings = _settings()
     _migrate(settings)
     workers = workers or 2 * (os.cpu_count() or 1)
@@ -84,12 +101,12 @@ def serve(host: str, port: int, workers: int | None) -> None:
 
             return create_app()
 
-    shown_host = f"[{host}]" if ":" in host else host
     click.echo(
         f"Factdesk listening on http://{shown_host}:{port} ({workers} workers, "
         f"database {_redacted(settings.sqlalchemy_url)})"
     )
     click.echo(f"API docs: http://{shown_host}:{port}/api/docs")
+    click.echo(f"Links point at {settings.public_base} (FACTDESK_BASE_URL)")
     if not has_users:
         click.echo(
             "No users yet. Create the first one (its token is printed once):\n"
@@ -98,21 +115,20 @@ def serve(host: str, port: int, workers: int | None) -> None:
     sys.argv = sys.argv[:1]  # gunicorn parses argv too
     # Every process (web workers, the job worker) counts into files here and /metrics adds them
     # up; set before any of them imports prometheus_client, emptied of a previous run's counts.
-    metrics_dir = settings.data_dir.resolve() / "metrics"
+    # One folder per port: another instance on the same data dir keeps its own counts.
+    metrics_dir = settings.data_dir.resolve() / "metrics" / str(port)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    metrics_dir.mkdir(exist_ok=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
     for stale in metrics_dir.glob("*.db"):
         stale.unlink()
-    # The background worker runs beside the web workers, so this one command does everything.
-    worker_process = subprocess.Popen([sys.executable, "-m", "service.cli", "worker", "--quiet"])
+    # The background worker runs beside the web workers, so this one command does everything;
+    # when it dies (a crash, an OOM kill) another one is started.
+    supervisor = WorkerSupervisor([sys.executable, "-m", "service.cli", "worker", "--quiet"])
+    supervisor.start()
     try:
         _Gunicorn().run()
     finally:
-        worker_process.terminate()
-        try:
-            worker_process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker_process.kill()
+        supervisor.stop()
 
 
 @main.command()
@@ -136,7 +152,12 @@ def worker(threads: int, quiet: bool) -> None:
             f"Factdesk worker: {threads} threads, queue in "
             f"{'Redis' if settings.redis_url else settings.data_dir / 'jobs.db'}"
         )
-    Consumer(jobs.huey, workers=threads, worker_type="thread", periodic=True).run()
+    stop = threading.Event()
+    jobs.keep_beating(stop)  # /readyz tells queued jobs without a live worker
+    try:
+        Consumer(jobs.huey, workers=threads, worker_type="thread", periodic=True).run()
+    finally:
+        stop.set()
 
 
 @main.group()
@@ -189,6 +210,30 @@ def db_revision(message: str) -> None:
         click.echo("The models and the migrations agree: nothing to write.")
         return
     click.echo(f"Wrote {written}\nRead it before committing: autogenerate cannot see renames.")
+
+
+@main.group()
+def history() -> None:
+    """Claims' hash-chained histories."""
+
+
+@history.command("verify")
+@click.argument("claim_id", required=False)
+def history_verify(claim_id: str | None) -> None:
+    """Check every claim's history (or CLAIM_ID's): each event's hash and link, the chain's end
+    against the head its claim names, and each approval against the verdict it published."""
+    from service.ops.audit import verify_histories
+
+    settings = _settings()
+    with _session(settings) as session:
+        checked, broken = verify_histories(
+            session, claim_id, on_broken=lambda line: click.echo(line, err=True)
+        )
+    if claim_id is not None and checked == 0:
+        raise click.ClickException(f"No claim {claim_id!r}.")
+    if broken:
+        raise click.ClickException(f"{broken} of {checked} histories do not hold (listed above).")
+    click.echo(f"All {checked} histories hold.")
 
 
 @main.group()

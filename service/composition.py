@@ -11,8 +11,9 @@ from functools import cached_property
 from sqlalchemy.orm import Session
 
 from claims.citations import CitationService
+from claims.history import History
 from claims.search import ClaimSearch
-from claims.services import ClaimService, DuplicateFinder, History
+from claims.services import ClaimService, DuplicateFinder
 from claims.verification import VerificationService
 from claims.workflow import RatingScale, active_scale
 from service.core.config import Settings
@@ -23,6 +24,7 @@ from service.webhooks.services import DeliveryService, Outbox, WebhookService
 from sources.blobs import BlobStore
 from sources.fetcher import SafeFetcher
 from sources.netpolicy import AddressPolicy
+from sources.sandbox import Limits
 from sources.services import CaptureService, SourceService
 
 
@@ -63,7 +65,8 @@ class Services:
             tmp_dir=self.blobs.temp_dir(),
             max_bytes=self.settings.capture_max_bytes,
         )
-        return CaptureService(self.session, fetcher, self.blobs)
+        limits = Limits(self.settings.extract_seconds, self.settings.extract_memory_mb * 1_000_000)
+        return CaptureService(self.session, fetcher, self.blobs, limits)
 
     @cached_property
     def verification(self) -> VerificationService:

@@ -63,6 +63,9 @@ class Source(SQLModel, table=True):
     # The newest snapshot that captured the document (citations anchor in its text).
     good_snapshot_id: str | None = Field(default=None, max_length=40)
     last_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # Set when a capture is asked for (a new source, a re-capture, a due re-check) and cleared when
+    # one is stored: a capture owed for long was lost with its worker, and is queued again.
+    capture_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     created_by: str = Field(foreign_key="user.id", max_length=40)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

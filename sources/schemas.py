@@ -1,5 +1,6 @@
 """The sources API contract: sources, uploads and snapshots (marshmallow)."""
 
+from datetime import UTC
 from typing import Any, Required, TypedDict
 
 from marshmallow import Schema, fields, validate
@@ -83,11 +84,19 @@ class SourceOut(Schema):
         snapshot = getattr(source, "latest_snapshot", None)
         return SnapshotOut().dump(snapshot) if snapshot is not None else None
 
-    def _capture(self, source: object) -> dict[str, str]:
+    def _capture(self, source: object) -> dict[str, str | None]:
+        """Where the newest capture stands: `pending` while one is owed (even right after the last
+        one finished), else `done` or `failed` with that capture's snapshot and error."""
         snapshot = getattr(source, "latest_snapshot", None)
-        if snapshot is None:
-            return {"status": "pending"}
-        return {"status": "done" if snapshot.ok else "failed", "snapshot_id": snapshot.id}
+        requested = getattr(source, "capture_requested_at", None)
+        if requested is not None or snapshot is None:
+            answer: dict[str, str | None] = {"status": "pending"}
+            if requested is not None:
+                answer["requested_at"] = requested.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return answer
+        if snapshot.ok:
+            return {"status": "done", "snapshot_id": snapshot.id}
+        return {"status": "failed", "snapshot_id": snapshot.id, "error": snapshot.error}
 
 
 class SourceListArgs(Schema):

@@ -18,20 +18,21 @@ from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
 from service.accounts.models import Role, User, ensure_role
-from service.core.database import utcnow, write_intent
+from service.core.database import utcnow
 from service.core.effects import Effect, Effects
 from service.core.errors import ConflictError
 from sources.blobs import BlobStore
 from sources.errors import SnapshotNotFound, SourceNotFound, UploadRefused, UploadTooLarge
-from sources.extract import SNIFF_BYTES, extract_text, sniff_type
+from sources.extract import SNIFF_BYTES, Extraction, sniff_type
 from sources.fetcher import FetchResult, SafeFetcher
 from sources.models import Snapshot, SnapshotOutcome, Source, SourceHealth, SourceKind
+from sources.sandbox import Limits, extract_contained
 from sources.urls import canonical_url
 
 CHUNK = 64 * 1024
 
 CAPTURE_ROLE = Role.REVIEWER  # who may ask for a source to be captured again
-FIRST_CAPTURE_GRACE = timedelta(minutes=15)  # a source never checked after this lost its first capture
+LOST_AFTER = timedelta(minutes=5)  # a capture or text owed this long was lost with its worker
 
 
 class SourceFields(TypedDict, total=False):
@@ -90,6 +91,7 @@ class SourceService:
             publisher=data.get("publisher"),
             kind=data.get("kind") or SourceKind.OTHER,
             created_by=user_id,
+            capture_requested_at=utcnow(),
         )
         try:
             with self.session.begin_nested():
@@ -106,7 +108,11 @@ class SourceService:
     def add_upload(
         self, user_id: str, data: NewUpload, stream: IO[bytes], filename: str | None, max_bytes: int
     ) -> tuple[Source, bool]:
-        """A source for an uploaded document, archived at once; its type is decided by its bytes."""
+        """A source for an uploaded document, archived at once; its type is decided by its bytes.
+
+        Its text is read once the transaction has committed, in a contained process (a hostile
+        document cannot hold up the request, nor anyone's writes): until then the snapshot's text
+        is pending, and quotes cited meanwhile are anchored when it is read."""
         path, sha256, size = self._spool(stream, max_bytes)
         try:
             with open(path, "rb") as head:
@@ -132,9 +138,16 @@ class SourceService:
                 kind=data.get("kind") or SourceKind.OTHER,
                 created_by=user_id,
             )
-            self.session.add(source)
-            self.session.flush()
-            blob = self.blobs.put_file(path, sha256)
+            try:
+                with self.session.begin_nested():
+                    self.session.add(source)
+                    self.session.flush()
+            except IntegrityError:  # the same document (or URL) was uploaded at the same moment
+                existing = self._by_canonical(canonical) if canonical else self._by_upload(sha256)
+                if existing is None:
+                    raise
+                return existing, False
+            self.blobs.put_file(path, sha256)
             snapshot = Snapshot(
                 source_id=source.id,
                 ok=True,
@@ -143,8 +156,8 @@ class SourceService:
                 size=size,
                 sha256=sha256,
             )
-            _attach_text(snapshot, blob, self.blobs)
             self.session.add(snapshot)
+            self.effects.add(Effect.EXTRACT, snapshot.id)
             source.latest_snapshot_id = source.good_snapshot_id = snapshot.id
             source.health, source.last_checked_at = SourceHealth.OK, snapshot.fetched_at
             self.session.flush()
@@ -176,6 +189,8 @@ class SourceService:
         ensure_role(user, CAPTURE_ROLE)
         source = self.get(source_id)
         _capture_url(source)  # refuses an uploaded document before anything is queued
+        source.capture_requested_at = utcnow()
+        self.session.flush()
         self.effects.add(Effect.CAPTURE, source.id)
         return source
 
@@ -216,19 +231,53 @@ class SourceService:
         return self.session.get(Snapshot, source.good_snapshot_id) if source.good_snapshot_id else None
 
     def due_for_recheck(self, before: datetime, limit: int = 1000) -> list[str]:
-        """Ids of URL sources last checked before `before`, oldest first, and of those never
-        checked though added over FIRST_CAPTURE_GRACE ago (a new source's first capture is queued
-        when it is added: queueing it again would capture it twice)."""
-        checked_at = col(Source.last_checked_at)
-        lost = sa.and_(checked_at.is_(None), col(Source.created_at) < utcnow() - FIRST_CAPTURE_GRACE)
+        """Ids of URL sources last checked before `before` whose capture is not already owed,
+        oldest first; each is marked owed (`capture_requested_at`) as it is returned."""
         stmt = (
             select(Source.id)
-            .where(col(Source.canonical_url).is_not(None))
-            .where(sa.or_(lost, checked_at < before))
-            .order_by(checked_at.asc().nulls_first())
+            .where(
+                col(Source.canonical_url).is_not(None),
+                col(Source.capture_requested_at).is_(None),
+                col(Source.last_checked_at) < before,
+            )
+            .order_by(col(Source.last_checked_at).asc())
+            .limit(limit)
+        )
+        return self._owed(list(self.session.scalars(stmt)))
+
+    def lost_captures(self, limit: int = 1000) -> list[str]:
+        """Captures owed for over LOST_AFTER (the worker running them died, or the queue lost
+        them): marked owed afresh, to queue again."""
+        stmt = (
+            select(Source.id)
+            .where(col(Source.capture_requested_at) < utcnow() - LOST_AFTER)
+            .order_by(col(Source.capture_requested_at))
+            .limit(limit)
+        )
+        return self._owed(list(self.session.scalars(stmt)))
+
+    def lost_texts(self, limit: int = 1000) -> list[str]:
+        """Snapshots archived over LOST_AFTER ago whose text was never read: to queue again."""
+        stmt = (
+            select(Snapshot.id)
+            .where(
+                col(Snapshot.ok).is_(True),
+                col(Snapshot.sha256).is_not(None),
+                col(Snapshot.text_sha256).is_(None),
+                col(Snapshot.text_error).is_(None),
+                col(Snapshot.fetched_at) < utcnow() - LOST_AFTER,
+            )
             .limit(limit)
         )
         return list(self.session.scalars(stmt))
+
+    def _owed(self, ids: list[str]) -> list[str]:
+        if ids:
+            self.session.execute(
+                sa.update(Source).where(col(Source.id).in_(ids)).values(capture_requested_at=utcnow())
+            )
+            self.session.flush()
+        return ids
 
     def _by_canonical(self, canonical: str) -> Source | None:
         return self.session.scalars(select(Source).where(Source.canonical_url == canonical)).first()
@@ -257,52 +306,59 @@ class SourceService:
         return path, digest.hexdigest(), size
 
 
-class CaptureService:
-    """Fetches a source safely, archives what came back, and updates the source's health."""
+@dataclass(frozen=True)
+class CapturePlan:
+    """What one capture will fetch, read in a short transaction."""
 
-    def __init__(self, session: Session, fetcher: SafeFetcher, blobs: BlobStore) -> None:
+    source_id: str
+    url: str
+    requested_at: datetime | None  # the request this capture answers (a newer one stays owed)
+
+
+@dataclass(frozen=True)
+class TextPlan:
+    """An archived document whose text is still to be read."""
+
+    snapshot_id: str
+    sha256: str
+    content_type: str
+    charset: str | None
+
+
+@dataclass
+class Fetched:
+    """What a capture brought back: the fetch, and its snapshot built (not yet stored)."""
+
+    result: FetchResult
+    snapshot: Snapshot
+
+
+class CaptureService:
+    """Fetches sources safely, archives what came back, reads its text, and keeps each source's
+    health. Each job comes in three steps (see service.core.database.read_work_write): a short
+    read, the slow part with no database (`fetch`, `read_text`), a short write."""
+
+    def __init__(
+        self, session: Session, fetcher: SafeFetcher, blobs: BlobStore, limits: Limits | None = None
+    ) -> None:
         self.session = session
         self.fetcher = fetcher
         self.blobs = blobs
+        self.limits = limits or Limits()
 
-    def capture(self, source_id: str) -> CaptureReport:
-        """Capture the source now. Never raises for what the network does: that is the snapshot.
-
-        The fetch and the text extraction run outside any transaction (the read before them is
-        committed first): on SQLite a capture must not hold the write lock for the seconds a slow
-        site or a large PDF takes, or every write on the desk would wait on it.
-        """
-        with write_intent(False):
-            _, url = self._capturable(source_id)
-            self.session.commit()
-        result = self.fetcher.fetch(url)
-        snapshot = self._snapshot(source_id, result)  # archived bytes and text: files, no database
-        source, _ = self._capturable(source_id)  # the writing transaction begins here
-        previous_good = (
-            self.session.get(Snapshot, source.good_snapshot_id) if source.good_snapshot_id else None
-        )
-        self.session.add(snapshot)
-        report = CaptureReport(snapshot, previous_good)
-        source.latest_snapshot_id = snapshot.id
-        if snapshot.ok:
-            source.good_snapshot_id = snapshot.id
-        source.health = _health(result, report)
-        source.last_checked_at = snapshot.fetched_at
-        source.updated_at = utcnow()
-        self.session.add(source)
-        self.session.flush()
-        return report
-
-    def _capturable(self, source_id: str) -> tuple[Source, str]:
-        """The source, read afresh, and the URL to fetch for it."""
+    def plan(self, source_id: str) -> CapturePlan | None:
+        """The capture to run; None when the source is gone or has no URL (an upload)."""
         source = self.session.get(Source, source_id, populate_existing=True)
-        if source is None:
-            raise SourceNotFound(f"No source {source_id!r}.")
-        return source, _capture_url(source)
+        if source is None or source.canonical_url is None:
+            return None
+        return CapturePlan(source.id, _capture_url(source), source.capture_requested_at)
 
-    def _snapshot(self, source_id: str, result: FetchResult) -> Snapshot:
+    def fetch(self, plan: CapturePlan) -> Fetched:
+        """Fetch and archive the document, and read its text in a contained process. Never raises
+        for what the network or the document does: that is the snapshot. No database here."""
+        result = self.fetcher.fetch(plan.url)
         snapshot = Snapshot(
-            source_id=source_id,
+            source_id=plan.source_id,
             ok=result.ok,
             outcome=result.outcome,
             status_code=result.status_code,
@@ -321,10 +377,63 @@ class CaptureService:
         )
         if result.ok and result.body_path is not None and result.sha256:
             blob = self.blobs.put_file(result.body_path, result.sha256)
-            _attach_text(snapshot, blob, self.blobs)
+            extraction = extract_contained(blob, snapshot.content_type or "", snapshot.charset, self.limits)
+            _attach(snapshot, extraction, self.blobs)
         elif result.body_path is not None:
             result.body_path.unlink(missing_ok=True)
-        return snapshot
+        return Fetched(result, snapshot)
+
+    def record(self, plan: CapturePlan, fetched: Fetched) -> CaptureReport:
+        """Store the snapshot and the source's new health; the capture is no longer owed unless
+        another was asked for while it ran."""
+        source = self.session.get(Source, plan.source_id, populate_existing=True)
+        if source is None:
+            raise SourceNotFound(f"No source {plan.source_id!r}.")
+        previous_good = (
+            self.session.get(Snapshot, source.good_snapshot_id) if source.good_snapshot_id else None
+        )
+        snapshot = fetched.snapshot
+        self.session.add(snapshot)
+        report = CaptureReport(snapshot, previous_good)
+        source.latest_snapshot_id = snapshot.id
+        if snapshot.ok:
+            source.good_snapshot_id = snapshot.id
+        stopped = fetched.result.ok and not snapshot.ok  # fetched, but too costly to read
+        source.health = SourceHealth.ERROR if stopped else _health(fetched.result, report)
+        source.last_checked_at = snapshot.fetched_at
+        source.updated_at = utcnow()
+        if source.capture_requested_at is None or (
+            plan.requested_at is not None and source.capture_requested_at <= plan.requested_at
+        ):
+            source.capture_requested_at = None
+        self.session.add(source)
+        self.session.flush()
+        return report
+
+    def plan_text(self, snapshot_id: str) -> TextPlan | None:
+        """The archived document whose text is still to be read; None when there is none."""
+        snapshot = self.session.get(Snapshot, snapshot_id, populate_existing=True)
+        if snapshot is None or not snapshot.ok or snapshot.sha256 is None or _text_known(snapshot):
+            return None
+        return TextPlan(snapshot.id, snapshot.sha256, snapshot.content_type or "", snapshot.charset)
+
+    def read_text(self, plan: TextPlan) -> Extraction:
+        """Read the document's text in a contained process (no database)."""
+        return extract_contained(self.blobs.path(plan.sha256), plan.content_type, plan.charset, self.limits)
+
+    def record_text(self, plan: TextPlan, extraction: Extraction) -> CaptureReport:
+        """Store the text (or why there is none); a report for re-anchoring the source's quotes."""
+        snapshot = self.session.get(Snapshot, plan.snapshot_id, populate_existing=True)
+        if snapshot is None:
+            raise SnapshotNotFound(f"No snapshot {plan.snapshot_id!r}.")
+        _attach(snapshot, extraction, self.blobs)
+        self.session.add(snapshot)
+        if not snapshot.ok:  # stopped: the source keeps no usable archive from it
+            source = self.session.get(Source, snapshot.source_id)
+            if source is not None and source.good_snapshot_id == snapshot.id:
+                source.good_snapshot_id, source.health = None, SourceHealth.ERROR
+        self.session.flush()
+        return CaptureReport(snapshot, None)
 
 
 def _capture_url(source: Source) -> str:
@@ -334,11 +443,17 @@ def _capture_url(source: Source) -> str:
     return source.url or source.canonical_url
 
 
-def _attach_text(snapshot: Snapshot, blob: Path, blobs: BlobStore) -> None:
-    extraction = extract_text(blob, snapshot.content_type or "", snapshot.charset)
+def _attach(snapshot: Snapshot, extraction: Extraction, blobs: BlobStore) -> None:
     if extraction.text is not None:
         snapshot.text_sha256 = blobs.put_bytes(extraction.text.encode("utf-8"))
     snapshot.text_error = extraction.error
+    if extraction.stopped:  # a document too costly to read is no archive to cite from
+        snapshot.ok, snapshot.outcome, snapshot.error = False, SnapshotOutcome.ERROR, extraction.error
+
+
+def _text_known(snapshot: Snapshot) -> bool:
+    """Whether the snapshot's text was read (or found unreadable): not still to come."""
+    return snapshot.text_sha256 is not None or snapshot.text_error is not None
 
 
 def _health(result: FetchResult, report: CaptureReport) -> SourceHealth:

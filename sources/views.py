@@ -30,9 +30,10 @@ blp = Blueprint(
 )
 
 
-def _readable_sources(source_id: str) -> SourceService:
-    """Archived copies are public once a published claim cites them; before, the desk's only."""
-    if current_user() is None and not services().claims.cites_publicly(source_id):
+def _readable_sources(source_id: str, snapshot_id: str) -> SourceService:
+    """An archived copy is public while a current published record cites it; else the desk's only
+    (404 to readers, as for any id they may not see)."""
+    if current_user() is None and not services().claims.archive_is_public(source_id, snapshot_id):
         raise SourceNotFound(f"No source {source_id!r}.")
     return services().sources
 
@@ -117,7 +118,7 @@ def snapshots(source_id: str) -> dict[str, list[Snapshot]]:
 @blp.doc(security=[{}, *BEARER])
 def snapshot_content(source_id: str, snapshot_id: str) -> Response:
     """The archived bytes, as captured, sandboxed so they cannot run as this site."""
-    sources = _readable_sources(source_id)
+    sources = _readable_sources(source_id, snapshot_id)
     return send_snapshot(sources, sources.snapshot(source_id, snapshot_id), max_age=86_400)
 
 
@@ -126,7 +127,7 @@ def snapshot_content(source_id: str, snapshot_id: str) -> Response:
 @blp.doc(security=[{}, *BEARER])
 def snapshot_text(source_id: str, snapshot_id: str) -> Response:
     """The text extracted from the snapshot, which citations anchor in."""
-    sources = _readable_sources(source_id)
+    sources = _readable_sources(source_id, snapshot_id)
     text = sources.text(sources.snapshot(source_id, snapshot_id))
     response = Response(text, mimetype="text/plain")
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -27,12 +27,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from claims import search
+from claims.models import Verdict
 from claims.workflow import activate_scale
 from service import create_app
 from service.accounts.models import User
 from service.accounts.services import UserService
 from service.core.config import Settings
-from service.core.database import make_engine
+from service.core.database import make_engine, utcnow
 from service.ops import jobs, logs
 from service.ops.migrate import upgrade
 from service.public.states import READER, badge_states
@@ -281,6 +282,7 @@ def make_app(request, app_cache: AppCache, app_data_dir: Path, engine: Engine, d
             "database_url": database_url,
             "data_dir": str(app_data_dir),
             "fetch_allowed_networks": ("127.0.0.0/8", "::1/128"),
+            "base_url": "http://localhost",  # where the test client's requests go
             "JOBS_IMMEDIATE": True,
             **overrides,
         }
@@ -384,13 +386,31 @@ def submit(client: FlaskClient, submitter: Person):
 
 def set_status(engine: Engine, claim_id: str, status: str) -> None:
     """Move a claim to `status` directly in the database, for tests about what follows a status
-    rather than how the workflow reaches it (a `published` claim also gets a verdict version)."""
+    rather than how the workflow reaches it (a `published` claim also gets a verdict, version 1,
+    whose public record is the claim as it is)."""
     version = 1 if status == "published" else 0
     with engine.begin() as conn:
         conn.execute(
             sa.text("UPDATE claim SET status = :s, verdict_version = :v, rating = :r WHERE id = :id"),
             {"s": status, "v": version, "r": "false" if version else None, "id": claim_id},
         )
+        if version:
+            submitter = conn.execute(
+                sa.text("SELECT submitted_by FROM claim WHERE id = :id"), {"id": claim_id}
+            ).scalar_one()
+            with Session(bind=conn) as session:
+                session.add(
+                    Verdict(
+                        claim_id=claim_id,
+                        version=1,
+                        rating="false",
+                        summary="Rated false for a test of what follows publication.",
+                        proposer_id=submitter,
+                        approvers=[submitter],
+                        proposed_at=utcnow(),
+                    )
+                )
+                session.flush()
 
 
 # -- the workflow, for tests of what follows from it ------------------------------------------
@@ -400,6 +420,25 @@ STATEMENT = (
     b"the Foreign Ministry said in a statement sent to UPI.\n"
 )
 SUMMARY = "The Foreign Ministry's statement confirms that Seoul co-sponsored the resolution."
+
+
+def cite_statement(
+    client: FlaskClient, claim_id: str, headers: dict[str, str], exact: str = "co-sponsor of this resolution"
+) -> dict:
+    """Upload the ministry's statement as a source and cite `exact` from it as support; the source."""
+    source = client.post(
+        "/api/v1/sources",
+        data={"file": (io.BytesIO(STATEMENT), "statement.txt")},
+        headers=headers,
+        content_type="multipart/form-data",
+    ).get_json()
+    cited = client.post(
+        f"/api/v1/claims/{claim_id}/citations",
+        headers=headers,
+        json={"source_id": source["id"], "relation": "supports", "quote": {"exact": exact}},
+    )
+    assert cited.status_code == 201, cited.get_json()
+    return source
 
 
 @pytest.fixture
@@ -413,20 +452,8 @@ def desk(client, make_user, submit):
         "editor": make_user("editor"),
     }
     claim = submit("Seoul co-sponsored the resolution.", person=people["submitter"]).get_json()
-    source = client.post(
-        "/api/v1/sources",
-        data={"file": (io.BytesIO(STATEMENT), "statement.txt")},
-        headers=people["alice"].headers,
-        content_type="multipart/form-data",
-    ).get_json()
-    client.post(
-        f"/api/v1/claims/{claim['id']}/citations",
-        headers=people["alice"].headers,
-        json={
-            "source_id": source["id"],
-            "relation": "supports",
-            "quote": {"exact": "has participated as a co-sponsor of this resolution"},
-        },
+    source = cite_statement(
+        client, claim["id"], people["alice"].headers, "has participated as a co-sponsor of this resolution"
     )
     return {"claim_id": claim["id"], "source_id": source["id"], **people}
 

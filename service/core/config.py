@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from service.core.urls import DEFAULT_BASE
+
 IN_MEMORY = (None, "", ":memory:")  # SQLite database names that mean a database in memory
 
 
@@ -21,7 +23,7 @@ class Settings:
     database_url: str = ""  # default: SQLite file in data_dir
     redis_url: str = ""
     secret_key: str = ""
-    base_url: str = ""  # default: the host the request came to
+    base_url: str = ""  # default: where `factdesk serve` listens (never a request's Host header)
     publisher_name: str = "Factdesk"
     publisher_url: str = ""
     max_body_bytes: int = 1_000_000
@@ -29,6 +31,8 @@ class Settings:
     rating_scale: str = ""
     badge_max_age: int = 300
     capture_max_bytes: int = 25_000_000
+    extract_seconds: int = 20  # reading one document's text, in a contained process
+    extract_memory_mb: int = 1500  # the memory that process may take
     fetch_allowed_networks: tuple[str, ...] = field(default_factory=tuple)
     recheck_hours: int = 24
     log_level: str = "INFO"
@@ -57,6 +61,11 @@ class Settings:
         return settings
 
     @property
+    def public_base(self) -> str:
+        """Where links point: FACTDESK_BASE_URL, or where `factdesk serve` listens by default."""
+        return (self.base_url or DEFAULT_BASE).rstrip("/")
+
+    @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -71,6 +80,10 @@ class Settings:
             raise SettingsError(
                 "FACTDESK_DATABASE_URL must name a database file or server: an in-memory SQLite "
                 "database would be a different, empty one in every worker and connection."
+            )
+        if self.extract_seconds < 1 or self.extract_memory_mb < 100:
+            raise SettingsError(
+                "FACTDESK_EXTRACT_SECONDS must be at least 1 and FACTDESK_EXTRACT_MEMORY_MB at least 100."
             )
         if self.badge_max_age < 0:
             raise SettingsError("FACTDESK_BADGE_MAX_AGE must not be negative.")

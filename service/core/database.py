@@ -4,15 +4,16 @@
 `UTCDateTime` stores timezone-aware UTC timestamps on both.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 # Stable constraint names so Alembic migrations can refer to them on both engines.
@@ -25,6 +26,10 @@ SQLModel.metadata.naming_convention = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+Planned = TypeVar("Planned")
+Done = TypeVar("Done")
+Result = TypeVar("Result")
+AnySession = TypeVar("AnySession", bound=Session)
 
 # Whether SQLite transactions in this context may write. Reads begin deferred so they never wait
 # on a writer (WAL); writes begin IMMEDIATE so two writers queue on the busy timeout instead of
@@ -106,3 +111,29 @@ def make_engine(url: str, *, pool_size: int = 5, autocommit: bool = False) -> En
     return sa.create_engine(
         url, pool_pre_ping=not autocommit, pool_size=pool_size, max_overflow=10, **options
     )
+
+
+def read_work_write(
+    open_session: Callable[[], AnySession],
+    read: Callable[[AnySession], Planned | None],
+    work: Callable[[Planned], Done],
+    write: Callable[[AnySession, Planned, Done], Result],
+) -> Result | None:
+    """Run a job the one way jobs may touch the network or parse a document: `read` what it needs
+    (or lease it) in a short transaction, do the slow `work` (fetch, send, parse) outside any
+    transaction and with no connection held, then `write` the outcome in another short one.
+
+    On SQLite a write transaction holds the whole database's lock: a slow peer or a hostile
+    document inside one would make every write on the desk wait. None when `read` finds nothing
+    to do. Pass plain data (or loaded, detached objects) from one step to the next.
+    """
+    with open_session() as session:
+        planned = read(session)
+        session.commit()
+    if planned is None:
+        return None
+    done = work(planned)
+    with open_session() as session:
+        result = write(session, planned, done)
+        session.commit()
+    return result

@@ -17,6 +17,7 @@ class Effect(StrEnum):
 
     CAPTURE = "capture"  # capture a source (a source id)
     DELIVER = "deliver"  # send a webhook delivery (a delivery id)
+    EXTRACT = "extract"  # read the text of an archived document (a snapshot id)
     CLAIM_CHANGED = "claim_changed"  # a claim's public state may have changed (a claim id)
 
 

@@ -33,12 +33,17 @@ class Text(fields.String):
 
 
 class UTCDateTime(fields.DateTime):
-    """Serialises aware datetimes as RFC 3339 in UTC with a `Z`: `2026-11-19T08:00:00Z`."""
+    """Serialises aware datetimes as RFC 3339 in UTC with a `Z`: `2026-11-19T08:00:00Z`; with
+    `precise`, to the microsecond (`…08:00:00.123456Z`), as hashed in the claims' history."""
+
+    def __init__(self, *, precise: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.format_string = "%Y-%m-%dT%H:%M:%S.%fZ" if precise else "%Y-%m-%dT%H:%M:%SZ"
 
     def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         if value is None:
             return None
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.astimezone(UTC).strftime(self.format_string)
 
 
 class WebURL(fields.Url):

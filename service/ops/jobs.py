@@ -7,7 +7,10 @@ unit of work dispatches its side effects (a capture's webhook deliveries) once i
 
 import logging
 import os
-from datetime import timedelta
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
@@ -17,12 +20,21 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from service.composition import Services
+from service.core import urls
 from service.core.config import Settings
-from service.core.database import make_engine, utcnow
+from service.core.database import make_engine, read_work_write, utcnow
 from service.core.effects import Effect, Handlers, dispatch
 from service.ops import metrics
+from service.webhooks.models import DeliveryState
+from service.webhooks.services import AttemptOutcome, DeliveryService
+from sources.extract import Extraction
+from sources.services import CapturePlan, CaptureReport, Fetched, TextPlan
 
 log = logging.getLogger(__name__)
+
+HEARTBEAT_KEY = "factdesk:worker-heartbeat"
+HEARTBEAT_SECONDS = 10.0
+WORKER_GONE_AFTER_SECONDS = 60.0  # no beat for this long while jobs wait: no worker is running them
 
 # Until configure() runs nothing is queued anywhere: importing this module touches no files.
 huey = Huey("factdesk", immediate=True, storage_class=MemoryStorage)
@@ -43,6 +55,7 @@ def configure(settings: Settings, *, immediate: bool = False) -> None:
     huey.storage = huey.create_storage()
     dispose()
     _runtime["settings"] = settings
+    urls.configure(settings.public_base)  # webhook payloads link where the web processes do
 
 
 def dispose() -> None:
@@ -59,6 +72,33 @@ def queue_depth() -> int:
     return count
 
 
+def beat() -> None:
+    """Say that a worker is alive now (every worker does, every HEARTBEAT_SECONDS)."""
+    huey.put(HEARTBEAT_KEY, time.time())
+
+
+def seconds_since_beat() -> float | None:
+    """How long ago a worker last said it was alive; None if none ever did."""
+    last = huey.get(HEARTBEAT_KEY, peek=True)
+    return time.time() - float(last) if last is not None else None
+
+
+def keep_beating(stop: threading.Event) -> threading.Thread:
+    """A daemon thread that beats until `stop` is set (a worker process runs one)."""
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                beat()
+            except Exception:  # the queue's store is away: the next beat tries again
+                log.warning("worker heartbeat not stored", exc_info=True)
+            stop.wait(HEARTBEAT_SECONDS)
+
+    thread = threading.Thread(target=run, name="factdesk-heartbeat", daemon=True)
+    thread.start()
+    return thread
+
+
 def _engine() -> Engine:
     # One engine per process, made after gunicorn/huey fork.
     if _runtime.get("pid") != os.getpid():
@@ -68,13 +108,36 @@ def _engine() -> Engine:
     return engine
 
 
+def _open_session() -> Session:
+    return Session(_engine(), expire_on_commit=False)
+
+
+def _no_session() -> Session:
+    """A session bound to nothing: for the step of a job that must not touch the database."""
+    return Session(bind=None)
+
+
 def run_capture(source_id: str) -> None:
-    """Capture a source and re-anchor the citations that rest on it, in one transaction."""
-    with Session(_engine(), expire_on_commit=False) as session:
-        services = Services(session, _runtime["settings"])
-        report = services.captures.capture(source_id)
-        changed = services.citations.reanchor_source(source_id, report)
-        session.commit()
+    """Capture a source, then re-anchor the citations that rest on it (see read_work_write)."""
+    settings: Settings = _runtime["settings"]
+
+    def record(
+        session: Session, plan: CapturePlan, fetched: Fetched
+    ) -> tuple[Services, CaptureReport, list[str]]:
+        services = Services(session, settings)
+        report = services.captures.record(plan, fetched)
+        return services, report, services.citations.reanchor_source(plan.source_id, report)
+
+    done = read_work_write(
+        _open_session,
+        lambda session: Services(session, settings).captures.plan(source_id),
+        lambda plan: Services(_no_session(), settings).captures.fetch(plan),
+        record,
+    )
+    if done is None:
+        log.info("capture of %s: nothing to do (no such source, or an upload)", source_id)
+        return
+    services, report, changed = done
     metrics.count_capture(report.snapshot.outcome)
     dispatch(services.effects, AFTER_COMMIT)
     log.info("captured %s: %s (%d claims updated)", source_id, report.snapshot.outcome, len(changed))
@@ -86,15 +149,60 @@ def capture_source(source_id: str) -> None:
     run_capture(source_id)
 
 
+def run_text(snapshot_id: str) -> None:
+    """Read an archived document's text (an upload's), then anchor the quotes waiting for it."""
+    settings: Settings = _runtime["settings"]
+
+    def record(session: Session, plan: TextPlan, extraction: Extraction) -> tuple[Services, list[str]]:
+        services = Services(session, settings)
+        report = services.captures.record_text(plan, extraction)
+        return services, services.citations.reanchor_source(report.snapshot.source_id, report)
+
+    done = read_work_write(
+        _open_session,
+        lambda session: Services(session, settings).captures.plan_text(snapshot_id),
+        lambda plan: Services(_no_session(), settings).captures.read_text(plan),
+        record,
+    )
+    if done is not None:
+        services, changed = done
+        dispatch(services.effects, AFTER_COMMIT)
+        log.info("read the text of %s (%d claims updated)", snapshot_id, len(changed))
+
+
+@huey.task(retries=2, retry_delay=60)
+def extract_snapshot(snapshot_id: str) -> None:
+    """Queue the reading of one archived document's text."""
+    run_text(snapshot_id)
+
+
 def recheck_sources(older_than: timedelta | None = None) -> int:
     """Queue a capture of every URL source not checked within `older_than`; how many."""
     settings: Settings = _runtime["settings"]
     cutoff = utcnow() - (older_than if older_than is not None else timedelta(hours=settings.recheck_hours))
-    with Session(_engine()) as session:
+    with _open_session() as session:
         due = Services(session, settings).sources.due_for_recheck(cutoff, limit=100_000)
+        session.commit()
     for source_id in due:
         capture_source(source_id)
     return len(due)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def requeue_lost_work() -> None:
+    """Every minute, queue again the captures and text readings that were lost (their worker died
+    mid-job, or the queue lost them): retried within minutes, not at the next re-check."""
+    settings: Settings = _runtime["settings"]
+    with _open_session() as session:
+        sources = Services(session, settings).sources
+        captures, texts = sources.lost_captures(), sources.lost_texts()
+        session.commit()
+    for source_id in captures:
+        capture_source(source_id)
+    for snapshot_id in texts:
+        extract_snapshot(snapshot_id)
+    if captures or texts:
+        log.warning("queued again %d lost captures and %d lost text readings", len(captures), len(texts))
 
 
 @huey.periodic_task(crontab(minute="*/15"))
@@ -103,16 +211,32 @@ def recheck_due_sources() -> None:
     recheck_sources()
 
 
-def run_delivery(delivery_id: str) -> None:
-    """Attempt one delivery and, if it failed, schedule the retry."""
-    with Session(_engine(), expire_on_commit=False) as session:
-        outcome = Services(session, _runtime["settings"]).deliveries().attempt(delivery_id)
-        session.commit()
-    if outcome and outcome.sent:
-        state = outcome.delivery.state
-        metrics.count_delivery("retrying" if state == "pending" else state)
-    if outcome and outcome.sent and outcome.delivery.state == "pending" and outcome.delivery.next_attempt_at:
+def run_delivery(
+    delivery_id: str, now: Callable[[], datetime] = utcnow, jitter: Callable[[], float] | None = None
+) -> AttemptOutcome | None:
+    """Attempt one delivery (lease, send, record: see read_work_write) and, if it failed,
+    schedule the retry; None when it was not due, or another worker holds it."""
+    settings: Settings = _runtime["settings"]
+
+    def deliveries(session: Session) -> DeliveryService:
+        service = Services(session, settings).deliveries(now=now)
+        if jitter is not None:
+            service.jitter = jitter
+        return service
+
+    outcome = read_work_write(
+        _open_session,
+        lambda session: deliveries(session).lease(delivery_id),
+        lambda leased: deliveries(_no_session()).send(leased),
+        lambda session, leased, result: deliveries(session).record(leased, result),
+    )
+    if outcome is None:
+        return None
+    state = outcome.delivery.state
+    metrics.count_delivery("retrying" if state == DeliveryState.PENDING else state)
+    if state == DeliveryState.PENDING and outcome.delivery.next_attempt_at:
         deliver_webhook.schedule((delivery_id,), eta=outcome.delivery.next_attempt_at)
+    return outcome
 
 
 @huey.task()
@@ -123,12 +247,19 @@ def deliver_webhook(delivery_id: str) -> None:
 
 @huey.periodic_task(crontab(minute="*"))
 def deliver_due_webhooks() -> None:
-    """Every minute, send what is due: retries, and deliveries a crashed worker left behind."""
+    """Every minute, queue what is due: retries, and deliveries a crashed worker left behind.
+
+    Each is its own job, so one slow receiver holds one worker thread for one deadline, not the
+    sweep; a delivery queued twice is sent once (the second finds it leased)."""
     with Session(_engine()) as session:
         due = Services(session, _runtime["settings"]).deliveries().due(limit=500)
     for delivery_id in due:
-        run_delivery(delivery_id)
+        deliver_webhook(delivery_id)
 
 
 # What a committed unit of work's effects become in the queue (web processes add their own).
-AFTER_COMMIT: Handlers = {Effect.CAPTURE: capture_source, Effect.DELIVER: deliver_webhook}
+AFTER_COMMIT: Handlers = {
+    Effect.CAPTURE: capture_source,
+    Effect.DELIVER: deliver_webhook,
+    Effect.EXTRACT: extract_snapshot,
+}

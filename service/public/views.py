@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 from claims.claimreview import claim_review, data_feed
 from claims.errors import ClaimNotFound
 from claims.models import Claim
+from claims.public import PublicClaim
 from claims.schemas import EmbedOut, rating_label
 from claims.workflow import active_scale
 from service.core.errors import InvalidInputError
@@ -36,6 +37,8 @@ bp = Blueprint(
 SVG = {"image/svg+xml": {"schema": {"type": "string"}}}
 HTML = {"text/html": {"schema": {"type": "string"}}}
 JSON_LD = {"application/ld+json": {"schema": {"type": "object"}}}
+# How each kind of evidence is introduced to readers.
+RELATION_WORDS = {"supports": "Supports the claim", "refutes": "Contradicts the claim", "context": "Context"}
 
 
 def badge_state(claim_id: str) -> BadgeState | None:
@@ -107,7 +110,7 @@ def badge_json(claim_id: str) -> Response:
     return response
 
 
-def embed_snippets(claim: Claim) -> dict[str, Any]:
+def embed_snippets(claim: Claim | PublicClaim) -> dict[str, Any]:
     """HTML and Markdown that show the claim's badge linked to its page."""
     page_url, badge_url = absolute(f"/c/{claim.id}"), absolute(f"/badges/{claim.id}.svg")
     badge = badge_for((claim.status, claim.rating, claim.verdict_version), DEFAULT_LABEL)
@@ -130,9 +133,10 @@ def embed_snippets(claim: Claim) -> dict[str, Any]:
     }
 
 
-def _public_claim(claim_id: str) -> Claim | None:
+def _public_claim(claim_id: str) -> PublicClaim | None:
+    """The claim as its current verdict froze it (what every reader sees), or None."""
     try:
-        return services().claims.get(claim_id, None)  # None: as an anonymous reader sees it
+        return services().claims.public(claim_id)
     except ClaimNotFound:
         return None
 
@@ -154,29 +158,26 @@ def claim_page(claim_id: str) -> Response:
     claim = _public_claim(claim_id)
     if claim is None:
         return _not_found_page()
-    verdict = claim.verdict
-    source_ids = {e["source_id"] for v in claim.verdicts for e in v.evidence}
-    sources = {s.id: s for s in services().sources.by_ids(source_ids)}
     page_url = absolute(f"/c/{claim.id}")
     review = claim_review(
         claim, page_url, settings().publisher_name, settings().publisher_url or None, active_scale()
     )
-    checks = [s.last_checked_at for s in sources.values() if s.last_checked_at]
+    checks = [c.source.last_checked_at for c in claim.citations if c.source.last_checked_at]
     html = render_template(
         "public/claim.html",
         claim=claim,
-        verdict=verdict,
+        verdict=claim.verdict,
         label_of=rating_label,
+        relation_words=RELATION_WORDS,
         embed_html=embed_snippets(claim)["html"],
-        sources=sources,
         last_checked=max(checks) if checks else None,
         page_url=page_url,
         badge_url=absolute(f"/badges/{claim.id}.svg"),
         oembed_url=absolute("/oembed") + "?" + urlencode({"url": page_url, "format": "json"}),
         claimreview_json=_script_safe_json(review),
         publisher_name=settings().publisher_name,
-        snapshot_url=lambda e: absolute(
-            f"/api/v1/sources/{e['source_id']}/snapshots/{e['snapshot_id']}/content"
+        snapshot_url=lambda c: absolute(
+            f"/api/v1/sources/{c.source_id}/snapshots/{c.anchor_snapshot_id}/content"
         ),
     )
     return Response(html, mimetype="text/html", headers=PAGE_HEADERS)
@@ -238,8 +239,8 @@ def claimreview_feed() -> Response:
     """Every published ClaimReview, as a schema.org DataFeed."""
     scale, name, url = active_scale(), settings().publisher_name, settings().publisher_url or None
     claims = services().claims.published()
-    reviews = [r for c in claims if (r := claim_review(c, absolute(f"/c/{c.id}"), name, url, scale))]
-    modified = max((v.published_at for c in claims if (v := c.verdict) is not None), default=None)
+    reviews = [claim_review(c, absolute(f"/c/{c.id}"), name, url, scale) for c in claims]
+    modified = max((c.verdict.published_at for c in claims), default=None)
     response = Response(json.dumps(data_feed(reviews, modified)), mimetype="application/ld+json")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
@@ -250,4 +251,4 @@ def claimreview_feed() -> Response:
 @bp.doc(security=[{}, *BEARER], tags=["claims"])
 def embed(claim_id: str) -> dict[str, Any]:
     """HTML and Markdown snippets that show the claim's badge linked to its page."""
-    return embed_snippets(services().claims.get(claim_id, current_user()))
+    return embed_snippets(services().claims.read(claim_id, current_user()))

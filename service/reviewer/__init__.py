@@ -6,15 +6,14 @@ are the `reviewer` blueprint in `service.reviewer.views`. The JSON API never rea
 
 import os
 import secrets
-from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, Request, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
+from service.accounts.signin import SESSION_LIFETIME
 from service.core.config import Settings, SettingsError
 
-SESSION_LIFETIME = timedelta(hours=12)  # a working day; then sign in again
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name; the key is generated into it
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from claims.citations import CITE_ROLE, FROZEN_STATUSES
 from claims.models import Citation, Claim
 from claims.schemas import RELATIONS
-from claims.services import ClaimFilters, History
+from claims.services import ClaimFilters
 from claims.workflow import BY_ACTION, DISMISS_REASONS, allowed_actions
 from service.accounts.models import User
 from service.composition import Services
@@ -72,6 +72,20 @@ def may_capture(me: User) -> bool:
     return me.has_role(CAPTURE_ROLE)
 
 
+def anchor_state(citation: Citation, snapshots: list[Snapshot]) -> str:
+    """Where a citation's quote stands, in words: for one still pending, what is true of its
+    source now (a capture queued, failed, blocked, or a document whose text is being read)."""
+    if citation.anchor_status != "pending":
+        return ANCHOR_STATES.get(citation.anchor_status, citation.anchor_status)
+    source, latest = citation.source, snapshots[0] if snapshots else None
+    if source.capture_requested_at is not None or latest is None:
+        return "Waiting for the source to be archived: a capture is queued"
+    if not latest.ok:
+        reason = latest.error or "the capture failed"
+        return f"The source could not be archived: {reason} Capture it again from its page, or cite another."
+    return "Waiting for the archived document's text to be read"
+
+
 def claim_page(services: Services, claim: Claim, me: User) -> dict[str, Any]:
     """Everything the claim page shows, and the forms the workflow table allows `me` now."""
     events = services.history.events(claim.id)
@@ -82,7 +96,7 @@ def claim_page(services: Services, claim: Claim, me: User) -> dict[str, Any]:
         CitationView(
             c,
             _excerpt(services, by_id.get(c.anchor_snapshot_id or ""), c),
-            ANCHOR_STATES.get(c.anchor_status, c.anchor_status),
+            anchor_state(c, snapshots.get(c.source_id, [])),
             snapshots.get(c.source_id, []),
         )
         for c in claim.citations
@@ -99,7 +113,7 @@ def claim_page(services: Services, claim: Claim, me: User) -> dict[str, Any]:
     return {
         "claim": claim,
         "events": events,
-        "broken_at": History.verify(events),
+        "chain": services.history.verify(events, (claim.history_seq, claim.history_head), claim.verdicts),
         "citations": citations,
         "names": reads.names(services.session, people),
         "actions": [BY_ACTION[a] for a in actions],

@@ -80,18 +80,14 @@ def me() -> User:
 
 
 def _signed_in_user() -> User | None:
-    user_id = session.get("uid")
-    if not user_id:
+    secret = session.get("sid")
+    if not isinstance(secret, str):
         return None
-    user = context.session().get(User, user_id)
-    # A disabled account or a changed password ends every session it had.
-    if (
-        user is None
-        or user.disabled_at is not None
-        or session.get("pwd") != SignInService.password_fingerprint(user)
-    ):
-        session.pop("uid", None)
-        return None
+    # The session is looked up on the server: one ended by signing out, a new password or a
+    # disabled account is gone however the cookie was kept.
+    user = SignInService(context.session()).session_user(secret)
+    if user is None:
+        session.pop("sid", None)
     return user
 
 
@@ -163,6 +159,8 @@ def _status(error: DomainError) -> int:
 def _next_url() -> str:
     # Only pages of the desk itself: never an open redirect to another site.
     target = request.values.get("next", "")
+    if not target.isprintable():  # CR/LF would split the Location header
+        return url_for(".queue")
     try:
         parts = urlsplit(target)
     except ValueError:  # not a URL at all ("http://[x")
@@ -200,16 +198,20 @@ def sign_in() -> BaseResponse:
     except SignInRefused as exc:
         context.commit()  # counts towards the lock-out
         return _page("desk/sign_in.html", 401, next=_next_url(), name=name, error=exc.detail)
+    secret = SignInService(context.session()).start_session(user)
     session.clear()  # a new session: nothing from before signing in carries over
     session.permanent = True
-    session["uid"], session["pwd"] = user.id, SignInService.password_fingerprint(user)
+    session["sid"] = secret
     csrf.renew()
     return redirect(_next_url(), 303)
 
 
 @bp.post("/sign-out")
 def sign_out() -> BaseResponse:
-    """End the session."""
+    """End the session, on the server: a copy of the cookie stops working too."""
+    secret = session.get("sid")
+    if isinstance(secret, str):
+        SignInService(context.session()).end_session(secret)
     session.clear()
     csrf.renew()
     flash("You are signed out.")

@@ -1,4 +1,4 @@
-"""Sends one webhook request to a checked public address (the capture rule), 15 s at most.
+"""Sends one webhook request to a checked public address (the capture rule), 15 s at most in all.
 
 Like the source fetcher, it connects to the address it checked (no DNS rebinding) while TLS
 verifies the real host name, follows no redirects, and never raises for network failures.
@@ -12,10 +12,13 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from service.core.database import utcnow
+from sources.deadline import Deadline
 from sources.errors import CaptureFailed, CaptureRefused
 from sources.netpolicy import AddressPolicy
 
-TIMEOUT_SECONDS = 15.0
+TIMEOUT_SECONDS = 15.0  # the whole attempt, however slowly the receiver answers
+CONNECT_SECONDS = 5.0
+ANSWER_EXCERPT_BYTES = 1024  # of the receiver's answer, kept for the delivery log
 
 RETRY_AFTER_CAP = timedelta(days=365)  # the longest wait a receiver's Retry-After is taken at
 
@@ -41,7 +44,12 @@ class WebhookSender:
         self.user_agent = user_agent
 
     def send(self, url: str, body: str, headers: dict[str, str]) -> SendResult:
-        """POST `body`; a 2xx is success, anything else (or no answer) a failure to retry."""
+        """POST `body`; a 2xx is success, anything else (or no answer) a failure to retry.
+
+        The whole exchange (connect, send, the answer) has one deadline, however slowly the
+        receiver trickles; of the answer only its status, headers and first bytes are read,
+        never decompressed.
+        """
         started = time.monotonic()
         try:
             _, port, host = self.policy.check_url(url)
@@ -49,26 +57,55 @@ class WebhookSender:
         except (CaptureRefused, CaptureFailed) as exc:
             return SendResult(False, None, exc.detail, 0)
         target = httpx.URL(url)
+        deadline = Deadline(self.timeout)
         try:
-            with httpx.Client(trust_env=False, follow_redirects=False, timeout=self.timeout) as client:
+            with httpx.Client(
+                trust_env=False,
+                follow_redirects=False,
+                timeout=httpx.Timeout(self.timeout, connect=min(CONNECT_SECONDS, self.timeout)),
+            ) as client:
                 request = client.build_request(
                     "POST",
                     target.copy_with(host=address),
                     content=body.encode(),
-                    headers={**headers, "Host": target.netloc.decode("ascii"), "User-Agent": self.user_agent},
-                    extensions={"sni_hostname": host},
+                    headers={
+                        **headers,
+                        "Host": target.netloc.decode("ascii"),
+                        "User-Agent": self.user_agent,
+                        "Accept-Encoding": "identity",
+                    },
+                    extensions={"sni_hostname": host, "trace": deadline.trace},
                 )
-                response = client.send(request)
-                response.read()
-        except httpx.TimeoutException:
-            return SendResult(False, None, f"No answer within {self.timeout:g} s.", _ms(started))
-        except httpx.HTTPError as exc:
+                response = client.send(request, stream=True)
+                try:
+                    excerpt = _excerpt(response)
+                finally:
+                    response.close()
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, OSError) as exc:
+            if deadline.expired or isinstance(exc, httpx.TimeoutException):
+                return SendResult(False, None, f"No answer within {self.timeout:g} s.", _ms(started))
             return SendResult(
                 False, None, f"Could not deliver: {type(exc).__name__}: {exc}"[:500], _ms(started)
             )
+        finally:
+            deadline.cancel()
         ok = 200 <= response.status_code < 300
-        error = None if ok else f"The endpoint answered {response.status_code}."
+        error = None if ok else f"The endpoint answered {response.status_code}{excerpt}."
         return SendResult(ok, response.status_code, error, _ms(started), _retry_after(response))
+
+
+def _excerpt(response: httpx.Response) -> str:
+    """The first bytes of the answer as sent (not decompressed), for the delivery log; the rest
+    is never read."""
+    read = b""
+    for chunk in response.iter_raw(ANSWER_EXCERPT_BYTES):
+        read += chunk
+        if len(read) >= ANSWER_EXCERPT_BYTES:
+            break
+    if response.headers.get("content-encoding", "identity") != "identity" or not read:
+        return ""
+    text = " ".join(read[:ANSWER_EXCERPT_BYTES].decode("utf-8", "replace").split())
+    return f": {text[:200]}"
 
 
 def _ms(started: float) -> int:

@@ -13,9 +13,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
+from sqlalchemy import CursorResult
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
@@ -198,8 +199,24 @@ class AttemptOutcome:
     result: SendResult | None
 
 
+@dataclass(frozen=True)
+class Send:
+    """One attempt, as leased: what to send where. Plain data, for use outside any transaction."""
+
+    delivery_id: str
+    url: str
+    body: str
+    headers: dict[str, str]
+    at: datetime
+
+
 class DeliveryService:
-    """Sends due deliveries, records every attempt, and schedules the next one."""
+    """Sends due deliveries in three steps, so that no transaction waits on a receiver: `lease` (a
+    short write), the `sender` (network only), `record` (a short write). The lease moves the
+    delivery's next attempt LEASE ahead, so another worker leaves it alone meanwhile, and a worker
+    that dies mid-send is retried once the lease runs out."""
+
+    LEASE = timedelta(seconds=90)  # longer than the sender's whole deadline
 
     def __init__(
         self,
@@ -229,20 +246,27 @@ class DeliveryService:
         )
         return list(self.session.scalars(stmt))
 
-    def attempt(self, delivery_id: str) -> AttemptOutcome | None:
-        """Send one delivery if it is still pending and due; None when there was nothing to do."""
-        stmt = select(Delivery).where(Delivery.id == delivery_id)
-        if self.session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)  # two workers never send one delivery at once
-        delivery = self.session.scalars(stmt).first()
-        if delivery is None or delivery.state != DeliveryState.PENDING:
-            return None
+    def lease(self, delivery_id: str) -> Send | None:
+        """Take one due delivery of an active endpoint for this worker, signed and ready to send;
+        None when it is not due, done, held by another worker, or its endpoint is paused."""
         now = self.now()
-        if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
+        active = select(Webhook.id).where(col(Webhook.paused).is_(False), col(Webhook.disabled_at).is_(None))
+        taken: CursorResult[Any] = self.session.execute(  # type: ignore[assignment]  # an UPDATE's result
+            sa.update(Delivery)
+            .where(
+                col(Delivery.id) == delivery_id,
+                col(Delivery.state) == DeliveryState.PENDING,
+                col(Delivery.next_attempt_at) <= now,
+                col(Delivery.webhook_id).in_(active),
+            )
+            .values(next_attempt_at=now + self.LEASE)
+        )
+        if taken.rowcount != 1:
             return None
-        webhook = self.session.get(Webhook, delivery.webhook_id)
-        if webhook is None or webhook.paused or webhook.disabled_at is not None:
-            return AttemptOutcome(delivery, False, None)
+        delivery = self.session.get(Delivery, delivery_id, populate_existing=True)
+        webhook = self.session.get(Webhook, delivery.webhook_id) if delivery else None
+        if delivery is None or webhook is None:
+            return None
         timestamp = int(now.timestamp())
         signatures = [sign(webhook.secret, delivery.id, timestamp, delivery.payload)]
         if webhook.previous_secret and webhook.previous_secret_until and webhook.previous_secret_until > now:
@@ -253,7 +277,19 @@ class DeliveryService:
             "webhook-signature": " ".join(signatures),
             "content-type": "application/json",
         }
-        result = self.sender.send(webhook.url, delivery.payload, headers)
+        self.session.flush()
+        return Send(delivery.id, webhook.url, delivery.payload, headers, now)
+
+    def send(self, leased: Send) -> SendResult:
+        """Deliver it: network only, no database."""
+        return self.sender.send(leased.url, leased.body, leased.headers)
+
+    def record(self, leased: Send, result: SendResult) -> AttemptOutcome:
+        """Write the attempt and schedule the next one (or mark the delivery done or failed)."""
+        delivery = self.session.get(Delivery, leased.delivery_id, populate_existing=True)
+        if delivery is None:
+            raise WebhookNotFound(f"No delivery {leased.delivery_id!r}.")
+        now = leased.at
         self.session.add(
             Attempt(
                 delivery_id=delivery.id,
@@ -270,7 +306,9 @@ class DeliveryService:
             delivery.next_attempt_at = None
         elif result.status_code == 410:  # the receiver says: gone for good, stop sending
             delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
-            webhook.disabled_at, webhook.disabled_reason = now, "The endpoint answered 410 Gone."
+            webhook = self.session.get(Webhook, delivery.webhook_id)
+            if webhook is not None:
+                webhook.disabled_at, webhook.disabled_reason = now, "The endpoint answered 410 Gone."
         elif delivery.attempts > len(RETRY_DELAYS):
             delivery.state, delivery.next_attempt_at = DeliveryState.FAILED, None
         else:

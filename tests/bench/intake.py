@@ -46,9 +46,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from claims.history import GENESIS_HASH, History, event_digest
 from claims.models import Appearance, Claim, ClaimEvent, ClaimTag
 from claims.search import ClaimSearch
-from claims.services import GENESIS_HASH, ClaimService, DuplicateFinder, History, event_digest
+from claims.services import ClaimService, DuplicateFinder
 from service.accounts.services import UserService
 from service.core.config import Settings
 from service.core.database import make_engine, utcnow

@@ -8,7 +8,10 @@ database 7 (emptied first and last), the demo desk (`factdesk demo`: 12 claims, 
 runs `factdesk serve --workers 2` (gunicorn and its job worker) on a free loopback port with both
 rate limits off, and one `wrk -t2 -c64 -d60s --latency --timeout=20s -s load_mix.lua` whose
 requests are drawn per request: 80% badges and claim pages, 15% claim reads and searches, 5%
-submissions and `start_research` transitions (see load_mix.lua).
+submissions and `start_research` transitions (see load_mix.lua). Two hostile peers join in (issue
+#12): a webhook receiver subscribed to every event that answers one byte every 3 s (the job worker
+is given deliveries for it before the run, and a publication during it), and a PDF whose text
+would take minutes to read, uploaded 10 s into the run.
 
 Prints a table per endpoint class (requests, share, req/s, p50 and p99 as the client saw them and
 as the server logged them, answers by status), then checks: no 5xx, and no lost write (every 201
@@ -18,6 +21,7 @@ Redis across both workers. Exit code 0 either way: this is a report.
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -25,9 +29,11 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -67,6 +73,7 @@ from tests.bench.intake import (
     serving,
     warm_up,
 )
+from tests.sources.documents import bomb_pdf
 
 BENCH_DIR = Path(__file__).resolve().parent
 MIX_LUA = BENCH_DIR / "load_mix.lua"
@@ -82,6 +89,9 @@ BODIES = 12_000  # claims to submit, more than a run can send (about 2% of the r
 BODY_SERIALS = 70_000_000  # make_claim's unique number: far from the pre-loaded claims' 0..PUBLISHED
 WARM_WRITES = 6  # submissions (and their transitions) before the run, spread over both workers
 SUBMITTER, REVIEWERS = "load-submitter", ("load-reviewer-1", "load-reviewer-2")
+ADMIN = "load-admin"
+TRICKLE_DELIVERIES = 10  # queued for the trickling receiver before the run
+TRICKLE_WAIT_SECONDS = 120  # after the run, for their attempts (2 worker threads, 15 s deadline each)
 ADDED_LINE = re.compile(r"Added (\S+) \((usr_\w+)\) as (\w+)\.")
 RATE_PUBLIC, RATE_WRITES = 30, 5  # per minute, for the rate limit check
 GUNICORN_INFO = re.compile(r"^\[[^]]+\] \[\d+\] \[INFO\] ")  # start-up and shut-down lines
@@ -230,6 +240,7 @@ def desk_env(desk: Desk, **overrides: str) -> dict[str, str]:
     """The environment of the CLI and the servers: this checkout, PostgreSQL, Redis, limits off."""
     env = snapshot_env(factdesk_env(desk.data_dir))  # rate limits "off", this checkout on PYTHONPATH
     env |= {"FACTDESK_DATABASE_URL": desk.url, "FACTDESK_REDIS_URL": REDIS_URL}
+    env["FACTDESK_FETCH_ALLOWED_NETWORKS"] = "127.0.0.0/8"  # the trickling receiver is local
     return env | {f"FACTDESK_{k.upper()}": v for k, v in overrides.items()}
 
 
@@ -260,7 +271,12 @@ def prepare(desk: Desk, count: int) -> list[str]:
     """Demo desk, users, `count` published claims; notes on what was stored."""
     started = time.perf_counter()
     demo = cli(desk, "demo")
-    for name, role in ((SUBMITTER, "submitter"), (REVIEWERS[0], "reviewer"), (REVIEWERS[1], "reviewer")):
+    for name, role in (
+        (SUBMITTER, "submitter"),
+        (REVIEWERS[0], "reviewer"),
+        (REVIEWERS[1], "reviewer"),
+        (ADMIN, "admin"),
+    ):
         out = cli(desk, "users", "add", name, "--role", role)
         added, token = ADDED_LINE.search(out), TOKEN_LINE.search(out)
         if added is None or token is None:
@@ -674,8 +690,9 @@ class Run:
     missing: int  # writes answered 2xx but not found in the database as answered
 
 
-def run_mixed(desk: Desk, work: Path, duration: int) -> Run:
-    """The server, the wrk run, and the checks of the writes while the server still runs."""
+def run_mixed(desk: Desk, work: Path, duration: int, hostile_peers: bool = True) -> Run:
+    """The server, the wrk run (beside the hostile peers, unless told not to), and the checks of
+    the writes while the server still runs."""
     vocab, rng = Vocabulary.build(), random.Random(6)
     bodies = [make_claim(vocab, rng, BODY_SERIALS + i) for i in range(BODIES)]
     data_file, out_file, server_log = work / "mix.tsv", work / "mix-threads.jsonl", work / "factdesk.log"
@@ -692,6 +709,7 @@ def run_mixed(desk: Desk, work: Path, duration: int) -> Run:
             server, desk, [make_claim(vocab, rng, BODY_SERIALS + BODIES + i) for i in range(WARM_WRITES)]
         )
         before = claim_ids(desk.url)
+        hostile = Hostile.start(server, desk) if hostile_peers else None
         print(f"... {duration} s of mixed load", flush=True)
         pg_marker = f" {desk.db_name} ".encode()  # PostgreSQL's backends name their database in their title
         busy, pg, rds = machine_busy_seconds(), cpu_seconds_of(pg_marker), cpu_seconds_of(b"redis-server")
@@ -707,11 +725,177 @@ def run_mixed(desk: Desk, work: Path, duration: int) -> Run:
         }
         cpu["others"] = max(0.0, machine_busy_seconds() - busy - sum(cpu.values()))
         cpu["steal"] = steal_seconds() - steal  # part of "others"
+        if hostile:
+            hostile.stop(desk)
         mix = Mix.read(out_file)
         print(f"... reading back {len(mix.created)} created claims", flush=True)
         read = read_back(server, mix.created, token)
         db_notes, missing = check_database(desk, mix, before, run_started + result.seconds)
+        db_notes += hostile.notes(desk) if hostile else ["no hostile peers (--no-hostile)"]
     return Run(result, mix, ServerLog.read(server_log), cpu, read, db_notes, missing)
+
+
+class Hostile:
+    """The run's hostile peers: a webhook receiver that trickles its answer, and a PDF bomb."""
+
+    def __init__(self, receiver: "TricklingReceiver", upload: threading.Thread) -> None:
+        self.receiver, self.upload = receiver, upload
+        self.upload_answer: tuple[int, float] | None = None
+
+    @classmethod
+    def start(cls, server: Server, desk: Desk) -> "Hostile":
+        receiver = TricklingReceiver()
+        events = ["claim.published", "claim.corrected", "claim.source_changed"]
+        status, _, answer = post_json(
+            server, "/api/v1/webhooks", {"url": receiver.url, "events": events}, desk.tokens[ADMIN]
+        )
+        if status != 201:
+            raise BenchError(f"the webhook was refused ({status}): {answer[:300]!r}")
+        hook = json.loads(answer)
+        queue_deliveries(desk, hook["id"], TRICKLE_DELIVERIES)
+        hostile = cls(receiver, threading.Thread(target=lambda: None))
+        hostile.upload = threading.Thread(target=hostile._upload_bomb, args=(server, desk), daemon=True)
+        hostile.upload.start()
+        return hostile
+
+    def _upload_bomb(self, server: Server, desk: Desk) -> None:
+        time.sleep(10)
+        started = time.monotonic()
+        status = upload_file(server, desk.tokens[REVIEWERS[0]], bomb_pdf(), "bomb.pdf")
+        self.upload_answer = (status, time.monotonic() - started)
+
+    def stop(self, desk: Desk) -> None:
+        """Waits for the upload and for one attempt per queued delivery (the job worker's minute
+        sweep sends them, each taking up to its deadline), then closes the receiver."""
+        self.upload.join(60)
+        engine = make_engine(desk.url)
+        try:
+            deadline = time.monotonic() + TRICKLE_WAIT_SECONDS
+            while time.monotonic() < deadline:
+                with engine.connect() as conn:
+                    done = conn.execute(sa.text("SELECT count(*) FROM webhook_attempt")).scalar_one()
+                if done >= TRICKLE_DELIVERIES:
+                    break
+                time.sleep(1)
+        finally:
+            engine.dispose()
+        self.receiver.close()
+
+    def notes(self, desk: Desk) -> list[str]:
+        engine = make_engine(desk.url)
+        try:
+            with engine.connect() as conn:
+                attempts = conn.execute(
+                    sa.text("SELECT count(*), max(duration_ms) FROM webhook_attempt")
+                ).one()
+                errors = conn.execute(
+                    sa.text("SELECT error, count(*) FROM webhook_attempt GROUP BY error ORDER BY 2 DESC")
+                ).all()
+                bomb = conn.execute(
+                    sa.text(
+                        "SELECT ok, error FROM snapshot WHERE content_type = 'application/pdf' ORDER BY id DESC LIMIT 1"
+                    )
+                ).first()
+        finally:
+            engine.dispose()
+        upload = (
+            f"answered {self.upload_answer[0]} in {self.upload_answer[1]:.2f} s"
+            if self.upload_answer
+            else "did not answer"
+        )
+        return [
+            (
+                f"hostile webhook receiver (1 byte / 3 s): it received {self.receiver.requests} deliveries; "
+                f"{attempts[0]} attempts recorded, the longest {attempts[1] or 0} ms (one deadline each): "
+                + "; ".join(f"{count} x {error!r}" for error, count in errors)
+            ),
+            (
+                f"PDF bomb (200 pages sharing a 4.2 MB stream) uploaded 10 s in: {upload}; its snapshot "
+                + (f"ok={bomb.ok}, error={bomb.error!r}" if bomb else "was not found")
+            ),
+        ]
+
+
+class TricklingReceiver:
+    """Accepts each delivery, then answers one byte every 3 s."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self._stop = threading.Event()
+        self._listener = socket.create_server((HOST, 0))
+        self._listener.settimeout(0.1)
+        self.url = f"http://{HOST}:{self._listener.getsockname()[1]}/hook"
+        self._threads: list[threading.Thread] = []
+        self._accepting = threading.Thread(target=self._accept, daemon=True)
+        self._accepting.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self.requests += 1
+            thread = threading.Thread(target=self._trickle, args=(conn,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _trickle(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 100:
+                if self._stop.wait(3):
+                    return
+                conn.sendall(bytes([byte]))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._accepting.join()
+        self._listener.close()
+
+
+def queue_deliveries(desk: Desk, webhook_id: str, count: int) -> None:
+    """Pending deliveries for the receiver, due now: the job worker's minute sweep sends them."""
+    engine = make_engine(desk.url)
+    try:
+        with engine.begin() as conn:
+            for _ in range(count):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO webhook_delivery (id, webhook_id, event, payload, state, attempts, "
+                        "next_attempt_at, created_at) VALUES (:id, :w, 'claim.published', '{}', 'pending', 0, :now, :now)"
+                    ),
+                    {"id": new_id("dlv"), "w": webhook_id, "now": utcnow()},
+                )
+    finally:
+        engine.dispose()
+
+
+def upload_file(server: Server, token: str, data: bytes, name: str) -> int:
+    """POST a document as multipart/form-data; the status."""
+    boundary = "factdesk-bench-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        server.url("/api/v1/sources"),
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status
+    except urllib.error.HTTPError as err:
+        return err.code
 
 
 def run_notes(run: Run, desk: Desk) -> list[str]:
@@ -761,6 +945,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--claims", type=int, default=PUBLISHED, help=f"published claims [{PUBLISHED}]")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (wrk output, server logs)")
     parser.add_argument("--skip-limits", action="store_true", help="skip the rate limit check")
+    parser.add_argument(
+        "--no-hostile", action="store_true", help="no trickling webhook receiver or PDF bomb during the run"
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the server is stopped and the db dropped
 
@@ -788,7 +975,7 @@ def main(argv: list[str] | None = None) -> int:
             desk.data_dir.mkdir()
             print("... demo desk, users, published claims", flush=True)
             notes += prepare(desk, args.claims)
-            run = run_mixed(desk, work, args.duration)
+            run = run_mixed(desk, work, args.duration, hostile_peers=not args.no_hostile)
             notes += run_notes(run, desk)
             if not args.skip_limits:
                 print("... rate limit check (limits on, Redis)", flush=True)

@@ -158,7 +158,19 @@ def test_propose_needs_an_archived_citation(client, make_user, submit) -> None:
     response = act(alice, "propose", rating="false", summary=SUMMARY)
     assert response.status_code == 409
     assert "found" in response.get_json()["detail"]
-    # … but it is for `unverifiable`.
+    # … nor for `unverifiable`: readers are only ever shown quotes that were found.
+    refused = act(alice, "propose", rating="unverifiable", summary=SUMMARY)
+    assert refused.status_code == 409
+    [unfound] = refused.get_json()["citations"]
+    assert unfound["anchor_status"] == "not_found"
+    assert unfound["id"] in refused.get_json()["detail"]
+    # Without it, and with a context quote that was found, `unverifiable` goes through.
+    client.delete(f"/api/v1/claims/{claim['id']}/citations/{unfound['id']}", headers=alice.headers)
+    client.post(
+        f"/api/v1/claims/{claim['id']}/citations",
+        headers=alice.headers,
+        json={"source_id": source["id"], "relation": "context", "quote": {"exact": "co-sponsor"}},
+    )
     assert act(alice, "propose", rating="unverifiable", summary=SUMMARY).status_code == 200
 
 

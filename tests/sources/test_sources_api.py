@@ -1,9 +1,14 @@
 """Sources over HTTP: URL sources captured from a real local server, uploads, snapshots, health."""
 
 import io
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from werkzeug import Response as WResponse
+
+from service.ops import jobs
+from tests.sources.documents import bomb_pdf
 
 ARTICLE = """<!doctype html><html><head><title>Statement</title></head><body>
 <nav>Home | About | Contact</nav>
@@ -29,7 +34,8 @@ def test_url_source_is_captured_archived_and_extracted(client, reviewer, page) -
     assert response.status_code == 201
     body = response.get_json()
     assert body["id"].startswith("src_")
-    assert body["capture"] == {"status": "pending"}
+    assert body["capture"]["status"] == "pending"
+    assert body["capture"]["requested_at"]
     assert response.headers["Location"].endswith(body["id"])
     source = client.get(f"/api/v1/sources/{body['id']}", headers=reviewer.headers).get_json()
     assert source["health"] == "ok"
@@ -224,3 +230,84 @@ def test_an_uploaded_document_cannot_be_captured_again(client, reviewer) -> None
     response = client.post(f"/api/v1/sources/{source['id']}/captures", headers=reviewer.headers)
     assert response.status_code == 409
     assert "no URL" in response.get_json()["detail"]
+
+
+@pytest.mark.slow
+def test_a_hostile_upload_never_holds_up_the_desk(make_app, make_user) -> None:
+    app = make_app(extract_seconds=3)
+    reviewer, submitter = make_user("reviewer"), make_user("submitter")
+    uploading = ThreadPoolExecutor(1).submit(
+        upload, app.test_client(), reviewer, bomb_pdf(), "statement.pdf", title="A hostile PDF"
+    )
+    time.sleep(0.5)  # the upload is stored; its text is being read (inline here, after the commit)
+    client = app.test_client()
+    for n in range(3):
+        began = time.monotonic()
+        written = client.post(
+            "/api/v1/claims", json={"text": f"Claim {n} while a PDF is read."}, headers=submitter.headers
+        )
+        assert written.status_code == 201
+        assert time.monotonic() - began < 2
+    answer = uploading.result(timeout=60)
+    assert answer.status_code == 201
+    source = client.get(f"/api/v1/sources/{answer.get_json()['id']}", headers=reviewer.headers).get_json()
+    snapshot = source["latest_snapshot"]
+    assert snapshot["ok"] is False
+    assert snapshot["error"] == "Reading this document took longer than 3 s: it was stopped."
+    assert source["health"] == "error"
+
+
+@pytest.mark.slow
+def test_a_hostile_document_by_url_is_stopped_and_says_so(make_app, make_user, httpserver) -> None:
+    httpserver.expect_request("/report.pdf").respond_with_data(bomb_pdf(), content_type="application/pdf")
+    app = make_app(extract_seconds=2)
+    reviewer = make_user("reviewer")
+    client = app.test_client()
+    started = time.monotonic()
+    created = add_source(client, reviewer, httpserver.url_for("/report.pdf")).get_json()
+    assert time.monotonic() - started < 15
+    source = client.get(f"/api/v1/sources/{created['id']}", headers=reviewer.headers).get_json()
+    assert source["health"] == "error"
+    assert source["capture"] == {
+        "status": "failed",
+        "snapshot_id": source["latest_snapshot"]["id"],
+        "error": "Reading this document took longer than 2 s: it was stopped.",
+    }
+
+
+def test_the_same_document_uploaded_at_once_many_times_is_one_source(client, reviewer) -> None:
+    statement = b"A statement the ministry sent to every newsroom at once.\n"
+
+    def send(n: int) -> tuple[int, str]:
+        answer = upload(client.application.test_client(), reviewer, statement, f"copy-{n}.txt")
+        return answer.status_code, answer.get_json().get("id", "")
+
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(send, range(30)))
+    assert sorted(code for code, _ in answers).count(201) == 1
+    assert {code for code, _ in answers} <= {200, 201}
+    assert len({source_id for _, source_id in answers}) == 1
+
+
+def test_a_recapture_answers_that_it_is_pending(make_app, make_user, httpserver) -> None:
+    httpserver.expect_request("/doc").respond_with_data("A document.", content_type="text/plain")
+    app = make_app(JOBS_IMMEDIATE=False)
+    reviewer = make_user("reviewer")
+    client = app.test_client()
+    source = add_source(client, reviewer, httpserver.url_for("/doc")).get_json()
+    try:
+        jobs.run_capture(source["id"])  # the first capture, done
+        done = client.get(f"/api/v1/sources/{source['id']}", headers=reviewer.headers).get_json()
+        assert done["capture"]["status"] == "done"
+        again = client.post(f"/api/v1/sources/{source['id']}/captures", headers=reviewer.headers)
+        assert again.status_code == 202
+        assert again.get_json()["capture"]["status"] == "pending"  # not the previous capture's "done"
+        jobs.run_capture(source["id"])
+        assert (
+            client.get(f"/api/v1/sources/{source['id']}", headers=reviewer.headers).get_json()["capture"][
+                "status"
+            ]
+            == "done"
+        )
+    finally:
+        jobs.huey.flush()

@@ -20,6 +20,7 @@ from service.accounts.models import Role, User
 from service.accounts.services import UserService
 from service.composition import Services
 from service.core.config import Settings
+from service.core.effects import Effect
 
 DEMO_USER = "demo-newsroom"
 PEOPLE = {
@@ -41,7 +42,7 @@ def _file(name: str) -> bytes:
 
 
 def load_demo(session: Session, settings: Settings) -> DemoResult:
-    """Load the example desk; running it again adds nothing."""
+    """Load the example desk (committing as it goes); running it again adds nothing."""
     data = json.loads(_file("korea-un-resolution.json"))
     users = UserService(session)
     people = {name: users.by_name(name) or users.add(name, role) for name, role in PEOPLE.items()}
@@ -97,6 +98,7 @@ def _work_on(services: Services, claims: list[Claim], people: dict[str, User]) -
         "upi-excerpt.txt",
         1_000_000,
     )
+    _read_texts(services)
 
     def step(claim: Claim, who: User, action: str, **fields: Unpack[TransitionFields]) -> None:
         services.verification.apply(claim.id, who, [claim.etag], {"action": action, **fields})
@@ -169,6 +171,20 @@ def _work_on(services: Services, claims: list[Claim], people: dict[str, User]) -
         reason="not_checkable",
         note="Restates the previous claim; kept for its appearance.",
     )
+
+
+def _read_texts(services: Services) -> None:
+    """Read the uploaded documents' texts as the worker would, outside any write transaction (the
+    steps of read_work_write, on this session): what is stored so far is committed first."""
+    services.session.commit()
+    for effect, snapshot_id in services.effects.drain():
+        if effect != Effect.EXTRACT:
+            continue
+        plan = services.captures.plan_text(snapshot_id)
+        services.session.commit()
+        if plan is not None:
+            services.captures.record_text(plan, services.captures.read_text(plan))
+            services.session.commit()
 
 
 def _stream(name: str) -> io.BytesIO:

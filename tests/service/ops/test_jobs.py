@@ -98,15 +98,20 @@ def test_a_new_source_is_not_queued_twice_by_the_periodic_recheck(
         .get_json()
     )
     assert jobs.huey.pending_count() == 1  # its first capture
-    # The 15-minute re-check comes round before a worker took it: not queued again …
+    # The 15-minute re-check comes round before a worker took it: not queued again (it is owed) …
     assert jobs.recheck_sources() == 0
     assert jobs.recheck_sources(timedelta(0)) == 0
-    # … but a source still never checked long after it was added lost its capture: queued again.
+    jobs.requeue_lost_work.call_local()
+    assert jobs.huey.pending_count() == 1
+    # … but a capture owed for minutes was lost with its worker: queued again, once.
     with engine.begin() as conn:
-        added = utcnow() - timedelta(minutes=16)
-        conn.execute(sa.update(Source).where(Source.id == source["id"]).values(created_at=added))
-    assert jobs.recheck_sources() == 1
+        asked = utcnow() - timedelta(minutes=6)
+        conn.execute(sa.update(Source).where(Source.id == source["id"]).values(capture_requested_at=asked))
+    jobs.requeue_lost_work.call_local()
     assert jobs.huey.pending_count() == 2
+    jobs.requeue_lost_work.call_local()  # marked owed afresh: not again at the next minute
+    assert jobs.huey.pending_count() == 2
+    jobs.huey.flush()
 
 
 def test_a_capture_holds_no_write_lock_while_it_fetches(
@@ -137,3 +142,15 @@ def test_a_capture_holds_no_write_lock_while_it_fetches(
     assert jobs.recheck_sources(timedelta(0)) == 1  # captured again, inline
     assert seen == ["free", "free"]
     assert snapshot_count(engine, source["id"]) == 2
+
+
+def test_the_worker_links_where_the_web_processes_do(tmp_path) -> None:
+    from service.core import urls
+    from service.core.config import Settings
+
+    jobs.configure(Settings(data_dir=tmp_path, base_url="https://factcheck.example/"))
+    try:
+        assert urls.absolute("/c/clm_x") == "https://factcheck.example/c/clm_x"  # outside any request
+    finally:
+        jobs.configure(Settings(data_dir=tmp_path))
+    assert urls.absolute("/c/clm_x") == "http://127.0.0.1:8000/c/clm_x"

@@ -134,7 +134,7 @@ def _web_workers_counting(metrics_dir: Path) -> set[int]:
 def test_serve_sums_the_counts_of_every_worker(database_url: str, tmp_path) -> None:
     """The real thing: `factdesk serve --workers 2`, requests spread over both, one scrape sums them."""
     port, data_dir = _free_port(), tmp_path / "serve"
-    stale = data_dir / "metrics" / "counter_1.db"
+    stale = data_dir / "metrics" / str(port) / "counter_1.db"  # this instance's folder
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"left by a previous run")
     env = {
@@ -163,7 +163,7 @@ def test_serve_sums_the_counts_of_every_worker(database_url: str, tmp_path) -> N
                 time.sleep(0.1)
         with ThreadPoolExecutor(8) as pool:
             # Concurrent requests keep both sync workers busy; go on until each has counted some.
-            while len(_web_workers_counting(data_dir / "metrics")) < 2:
+            while len(_web_workers_counting(stale.parent)) < 2:
                 assert time.monotonic() < deadline, "requests never reached a second worker"
                 served += sum(r.status_code == 200 for r in pool.map(get, ["/healthz"] * 16))
         assert not stale.exists()  # a previous run's counts were cleared at the start

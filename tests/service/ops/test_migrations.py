@@ -49,9 +49,10 @@ def test_revision_writes_the_next_numbered_migration_from_the_models(engine, tmp
         SQLModel.metadata.remove(probe)
     assert written is not None
     heads = sorted(p.name for p in (location / "versions").glob("*.py"))
-    assert written.name == "0005_add_revision_probe.py" == heads[-1]
+    number = f"{int(heads[-2].split('_')[0]) + 1:04d}"  # the one after the newest before it
+    assert written.name == f"{number}_add_revision_probe.py" == heads[-1]
     text = written.read_text()
-    assert 'revision = "0005"' in text or "revision = '0005'" in text
+    assert f'revision = "{number}"' in text
     assert "op.create_table(" in text
     assert "revision_probe" in text
     assert "import service.core.database" in text

@@ -1,12 +1,13 @@
 """Public output: badges, claim pages with ClaimReview, embeds, oEmbed and the feed — and that
 nothing unpublished leaks through any of them."""
 
+import json
 import xml.etree.ElementTree as ET
 
 import extruct
 import pytest
 
-from tests.conftest import SUMMARY, Act, publish, set_status
+from tests.conftest import SUMMARY, Act, cite_statement, publish, set_status
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -133,7 +134,7 @@ def test_claim_page_shows_the_verdict_and_its_evidence(client, act, desk) -> Non
         "Seoul co-sponsored the resolution.",
         SUMMARY,
         "has participated as a co-sponsor of this resolution",
-        "Archived copy",
+        "our archived copy",
         "Seoul backs resolution",
         "True",
     ):
@@ -199,7 +200,7 @@ def test_the_page_shows_a_correction_and_hides_the_pending_one(client, act, desk
     html = client.get(f"/c/{desk['claim_id']}").get_data(as_text=True)
     assert "secret draft" not in html
     assert "Misleading" not in html
-    assert "being reviewed again" in html
+    assert "Checking again" not in html  # nor the editor's note: nothing since the approval shows
     act(desk["bob"], "approve", correction_note="The sponsor count was revised.")
     html = client.get(f"/c/{desk['claim_id']}").get_data(as_text=True)
     assert "Correction:" in html
@@ -269,3 +270,57 @@ def test_badge_states_are_cached_briefly_and_forgotten_on_change(client, submit,
     monkeypatch.setattr(service.public.states.time, "monotonic", lambda: later)
     assert svg_text(badge(client, claim["id"])) == "fact-check: False"
     badge_states.forget([claim["id"]])
+
+
+def test_links_never_follow_the_host_header(make_app, make_user) -> None:
+    # FACTDESK_BASE_URL unset, as on a fresh install: links point where `serve` listens by default.
+    client = make_app(base_url="").test_client()
+    people = {
+        name: make_user(role)
+        for name, role in [("ann", "submitter"), ("alice", "reviewer"), ("bob", "reviewer")]
+    }
+    hostile = {"Host": "evil.example"}
+    claim = client.post(
+        "/api/v1/claims",
+        json={"text": "Seoul co-sponsored it."},
+        headers={**people["ann"].headers, **hostile},
+    )
+    body = claim.get_json()
+    assert claim.headers["Location"] == f"http://127.0.0.1:8000/api/v1/claims/{body['id']}"
+    for link in body["links"].values():
+        assert link.startswith("http://127.0.0.1:8000/"), link
+    cite_statement(client, body["id"], people["alice"].headers)
+    publish(Act(client, body["id"]), people, "true")
+    embed = client.get(f"/api/v1/claims/{body['id']}/embed", headers=hostile).get_json()
+    assert "evil.example" not in json.dumps(embed)
+    assert embed["page_url"] == f"http://127.0.0.1:8000/c/{body['id']}"
+    page = client.get(f"/c/{body['id']}", headers=hostile).get_data(as_text=True)
+    assert "evil.example" not in page
+    assert f'href="http://127.0.0.1:8000/c/{body["id"]}"' in page
+    oembed = client.get("/oembed", query_string={"url": embed["page_url"]}, headers=hostile).get_json()
+    assert "evil.example" not in json.dumps(oembed)
+    feed = client.get("/claimreview.json", headers=hostile).get_data(as_text=True)
+    assert "evil.example" not in feed
+    listed = client.get("/api/v1/claims?limit=1", headers={**people["ann"].headers, **hostile})
+    assert "evil.example" not in listed.headers.get("Link", "")
+
+
+def test_answers_to_a_token_are_never_stored_by_shared_caches(client, act, desk) -> None:
+    publish(act, desk, "true")
+    path = f"/api/v1/claims/{desk['claim_id']}"
+    private = client.get(path, headers=desk["alice"].headers)
+    assert private.headers["Cache-Control"] == "private, no-store"
+    public = client.get(path)
+    assert "private" not in public.headers.get("Cache-Control", "")
+    assert "Authorization" in public.headers.get("Vary", "")  # a cache keys the two apart
+    snapshot = client.get(
+        f"/api/v1/sources/{desk['source_id']}/snapshots", headers=desk["alice"].headers
+    ).get_json()["items"][0]
+    content = f"/api/v1/sources/{desk['source_id']}/snapshots/{snapshot['id']}/content"
+    with client.get(content, headers=desk["alice"].headers) as answer:
+        assert answer.headers["Cache-Control"] == "private, no-store"
+    with client.get(content) as answer:
+        assert answer.headers["Cache-Control"] == "public, max-age=86400"
+    badge = client.get(f"/badges/{desk['claim_id']}.svg")
+    assert badge.headers["Cache-Control"] == "public, max-age=300"
+    assert "Vary" not in badge.headers

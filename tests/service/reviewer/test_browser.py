@@ -4,6 +4,7 @@ API to a published verdict, its public page and badge; each step is kept as a sc
 import json
 import os
 import re
+import socket
 import threading
 from collections.abc import Iterator
 from importlib import resources
@@ -74,8 +75,12 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def live(make_app) -> Iterator[str]:
-    """The app on the test database, served over real HTTP from a background thread."""
-    server = make_server("127.0.0.1", 0, make_app(), threaded=True)
+    """The app on the test database, served over real HTTP from a background thread; its links
+    point where it is served (FACTDESK_BASE_URL)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = make_server("127.0.0.1", port, make_app(base_url=f"http://127.0.0.1:{port}"), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

@@ -1,15 +1,24 @@
 """Webhooks: endpoints, signed deliveries a real receiver verifies, retries on a controlled clock,
 410, secret rotation, and a delivery that survives a crash between commit and send."""
 
+import contextlib
+import gzip
 import json
+import os
+import socket
+import threading
+import time
+from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session
 from standardwebhooks.webhooks import Webhook as Verifier
 from werkzeug import Response as WResponse
 
 from service.composition import Services
 from service.core.database import utcnow
+from service.ops import jobs
 from service.webhooks.models import Delivery
 from service.webhooks.services import RETRY_DELAYS
 from tests.conftest import Act, publish
@@ -114,21 +123,22 @@ def test_failures_retry_on_the_schedule_then_give_up(
     assert first["attempts"] == 1
     assert first["last_status_code"] == 500
     clock = Clock()
-    settings = app.extensions["factdesk.settings"]
     waits = []
-    with Session(engine, expire_on_commit=False) as session:
-        service = Services(session, settings).deliveries(now=clock)
-        service.jitter = lambda: 1.0
-        delivery = session.get(Delivery, first["id"])
-        waits.append(delivery.next_attempt_at - delivery.created_at)
-        while delivery.state == "pending":
-            assert service.attempt(delivery.id) is None or delivery.state != "pending"  # not due yet
-            clock.now = delivery.next_attempt_at
-            outcome = service.attempt(delivery.id)
-            session.commit()
-            assert outcome.sent
-            if delivery.next_attempt_at:
-                waits.append(delivery.next_attempt_at - clock.now)
+
+    def stored() -> Delivery:
+        with Session(engine, expire_on_commit=False) as session:
+            return session.get(Delivery, first["id"])
+
+    delivery = stored()
+    waits.append(delivery.next_attempt_at - delivery.created_at)
+    while delivery.state == "pending":
+        assert jobs.run_delivery(delivery.id, now=clock, jitter=lambda: 1.0) is None  # not due yet
+        clock.now = delivery.next_attempt_at
+        outcome = jobs.run_delivery(delivery.id, now=clock, jitter=lambda: 1.0)
+        assert outcome.sent
+        delivery = stored()
+        if delivery.next_attempt_at:
+            waits.append(delivery.next_attempt_at - clock.now)
     assert delivery.state == "failed"
     assert delivery.attempts == len(RETRY_DELAYS) + 1
     assert [round(w.total_seconds()) for w in waits[1:]] == [
@@ -217,12 +227,16 @@ def test_a_resend_after_a_crash_mid_delivery_keeps_its_webhook_id(
         work = Services(session, settings)
         work.outbox.emit("claim.published", work.claims.get(desk["claim_id"], desk["alice"].user))
         session.commit()
-    with Session(engine) as session:  # sent, then killed before recording it
+    with Session(engine) as session:  # leased and sent, then killed before recording it
         work = Services(session, settings)
-        work.deliveries().attempt(work.deliveries().due()[0])
-        session.rollback()
-    from service.ops import jobs
-
+        leased = work.deliveries().lease(work.deliveries().due()[0])
+        session.commit()
+        work.deliveries().send(leased)
+    jobs.deliver_due_webhooks.call_local()  # still leased to the dead worker: nothing sent
+    assert len(received(httpserver)) == 1
+    with Session(engine) as session:  # the lease runs out
+        session.execute(sa.update(Delivery).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        session.commit()
     jobs.deliver_due_webhooks.call_local()
     ids = [headers["Webhook-Id"] for headers, _ in received(httpserver)]
     assert len(ids) == 2
@@ -279,3 +293,93 @@ def test_a_target_whose_name_does_not_resolve_is_422(client, admin) -> None:
     response = create(client, admin, "https://no-such-host.invalid/hook")
     assert response.status_code == 422
     assert "resolve" in response.get_json()["errors"]["url"][0]
+
+
+class Receiver:
+    """A webhook receiver on a raw socket: reads the delivery, sends `head`, then `body` one chunk
+    every `interval` seconds; `sent` counts the bytes it got out before the sender hung up."""
+
+    def __init__(self, head: bytes, body: bytes = b"", chunk: int = 1, interval: float = 3.0) -> None:
+        self.head, self.body, self.chunk, self.interval = head, body, chunk, interval
+        self.got_request = threading.Event()
+        self.sent = 0
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/hook"
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            with conn, contextlib.suppress(OSError):
+                conn.settimeout(5)
+                conn.recv(65536)  # the delivery's headers and body
+                self.got_request.set()
+                conn.sendall(self.head)
+                for start in range(0, len(self.body), self.chunk):
+                    if self.interval and self._stop.wait(self.interval):
+                        return
+                    conn.sendall(self.body[start : start + self.chunk])
+                    self.sent += min(self.chunk, len(self.body) - start)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._listener.close()
+
+
+@pytest.mark.slow
+def test_a_trickling_receiver_never_holds_up_claim_writes(client, admin, act, desk, submitter) -> None:
+    # The receiver accepts, then answers one byte every 3 s: never idle long enough for a
+    # per-read timeout, so only the attempt's whole deadline stops it.
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
+    receiver = Receiver(head, b"x" * 100, interval=3.0)
+    try:
+        hook = create(client, admin, receiver.url).get_json()
+        publishing = threading.Thread(target=publish, args=(act, desk))
+        started = time.monotonic()
+        publishing.start()  # sends the delivery after its commit, in this process (jobs run inline)
+        assert receiver.got_request.wait(20)
+        for n in range(3):
+            began = time.monotonic()
+            answer = client.post(
+                "/api/v1/claims",
+                json={"text": f"Claim {n} while a receiver trickles."},
+                headers=submitter.headers,
+            )
+            assert answer.status_code == 201
+            assert time.monotonic() - began < 2
+        publishing.join(60)
+        took = time.monotonic() - started
+    finally:
+        receiver.close()
+    [delivery] = deliveries_of(client, admin, hook["id"])
+    # (Jobs run inline here, so the scheduled retry ran at once too: each attempt is bounded.)
+    for attempt in delivery["attempt_log"]:
+        assert attempt["error"] == "No answer within 15 s."
+        assert attempt["duration_ms"] < 16_000  # one deadline for the attempt, not 15 s per read
+    assert took < 17 * len(delivery["attempt_log"]) + 5
+
+
+def test_a_huge_compressed_answer_is_never_read_whole(client, admin, act, desk) -> None:
+    # A gzip stream that goes on and on (a real bomb inflates a thousandfold; any excess will do).
+    bomb = gzip.compress(b"\0" * 1_000_000) + os.urandom(30_000_000)
+    head = (
+        b"HTTP/1.1 500 Internal Server Error\r\nContent-Encoding: gzip\r\n"
+        + f"Content-Length: {len(bomb)}\r\n\r\n".encode()
+    )
+    receiver = Receiver(head, bomb, chunk=64 * 1024, interval=0)
+    try:
+        hook = create(client, admin, receiver.url).get_json()
+        publish(act, desk)
+    finally:
+        receiver.close()
+    [delivery] = deliveries_of(client, admin, hook["id"])
+    assert delivery["last_status_code"] == 500
+    assert delivery["last_error"] == "The endpoint answered 500."  # no inflated excerpt
+    assert receiver.sent < len(bomb)  # the sender hung up after the first bytes
