@@ -143,6 +143,12 @@ class Appearance(SQLModel, table=True):
     publisher: str | None = Field(default=None, max_length=300)
     published_at: date | None = None
     quote: str | None = Field(default=None, max_length=5000)
+    # When the quote was taken from an archived copy (a claim made from reporting): the source, the
+    # snapshot and where in its extracted text the quote stands.
+    source_id: str | None = Field(default=None, foreign_key="source.id", max_length=40)
+    snapshot_id: str | None = Field(default=None, max_length=40)
+    anchor_start: int | None = None
+    anchor_end: int | None = None
     added_by: str = Field(foreign_key="user.id", max_length=40)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -6,6 +6,7 @@ from typing import Any, Protocol
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from claims.history import verdict_digest
+from claims.matching.schemas import MatchOut
 from claims.models import STATUSES, Relation
 from claims.workflow import BY_ACTION, DISMISS_REASONS, active_scale
 from service.core.fields import Text, UTCDateTime, WebURL
@@ -80,8 +81,15 @@ class AppearanceOut(Schema):
     publisher = fields.String(allow_none=True)
     published_at = fields.Date(allow_none=True)
     quote = fields.String(allow_none=True)
+    source_id = fields.String(allow_none=True, metadata={"description": "The archived report quoted."})
+    snapshot_id = fields.String(allow_none=True)
+    anchor = fields.Method("_anchor", metadata={"description": "Where the quote stands in its text."})
     added_by = fields.String()
     created_at = UTCDateTime()
+
+    def _anchor(self, appearance: Any) -> dict[str, int] | None:
+        start, end = getattr(appearance, "anchor_start", None), getattr(appearance, "anchor_end", None)
+        return {"start": start, "end": end} if start is not None and end is not None else None
 
 
 class QuoteIn(Schema):
@@ -276,10 +284,9 @@ class EmbedOut(Schema):
     page_url = fields.String()
 
 
-class PossibleDuplicateOut(Schema):
-    id = fields.String()
-    text = fields.String()
-    score = fields.Float(metadata={"description": "Similarity from 0 to 1."})
+class PossibleDuplicateOut(MatchOut):
+    """A claim on the desk or an imported fact-check that may state the same claim, as
+    `POST /api/v1/match` answers it."""
 
 
 class ClaimSubmitOut(ClaimOut):

@@ -9,6 +9,9 @@ from flask import Flask, Response, request, send_from_directory
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+from claims.library.views import blp as factchecks_blp
+from claims.matching.views import blp as matching_blp
+from claims.reporting.views import blp as extractions_blp
 from claims.views import blp as claims_blp
 from claims.views import meta as workflow_blp
 from claims.workflow import activate_scale
@@ -97,6 +100,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(claims_blp)
+    api.register_blueprint(factchecks_blp)
+    api.register_blueprint(matching_blp)
+    api.register_blueprint(extractions_blp)
     api.register_blueprint(sources_blp)
     api.register_blueprint(workflow_blp)
     api.register_blueprint(webhooks_blp)
@@ -170,9 +176,13 @@ def _check_body(app: Flask, settings: Settings) -> Response | None:
     view = app.view_functions.get(request.endpoint or "")
     view = getattr(view, "view_class", view)  # MethodView classes carry the attributes
     limit = settings.max_body_bytes
-    if getattr(view, "max_body", None) == "capture" and request.mimetype == "multipart/form-data":
+    max_body = getattr(view, "max_body", None)
+    if max_body == "capture" and request.mimetype == "multipart/form-data":
         # Document uploads: the capture cap, plus room for the form around the file.
         limit = settings.capture_max_bytes + 64 * 1024
+        request.max_content_length = limit
+    elif isinstance(max_body, int) and max_body > limit:  # a route made for big bodies (imports)
+        limit = max_body
         request.max_content_length = limit
     length = request.content_length
     if length is not None and length > limit:

@@ -12,6 +12,10 @@ from sqlalchemy.orm import Session
 
 from claims.citations import CitationService
 from claims.history import History
+from claims.library.services import FactCheckLibrary
+from claims.matching.services import Matcher
+from claims.reporting.checkworthiness import load_scorer
+from claims.reporting.services import ExtractionService
 from claims.search import ClaimSearch
 from claims.services import ClaimService, DuplicateFinder
 from claims.verification import VerificationService
@@ -46,8 +50,21 @@ class Services:
 
     @cached_property
     def claims(self) -> ClaimService:
-        return ClaimService(
-            self.session, self.history, DuplicateFinder(self.search), self.search, self.effects
+        duplicates = DuplicateFinder(Matcher(self.session, candidates=DuplicateFinder.CANDIDATES))
+        return ClaimService(self.session, self.history, duplicates, self.search, self.effects)
+
+    @cached_property
+    def matcher(self) -> Matcher:
+        return Matcher(self.session)
+
+    @cached_property
+    def library(self) -> FactCheckLibrary:
+        return FactCheckLibrary(self.session)
+
+    @cached_property
+    def extractions(self) -> ExtractionService:
+        return ExtractionService(
+            self.session, self.sources, self.claims, load_scorer, self.matcher, self.effects
         )
 
     @cached_property

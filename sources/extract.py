@@ -59,6 +59,8 @@ class Extraction:
     text: str | None
     error: str | None
     stopped: bool = False
+    # What an HTML page says of itself: "title", "publisher", "published_at" (YYYY-MM-DD).
+    meta: dict[str, str] | None = None
 
 
 def sniff_type(head: bytes, declared: str | None = None) -> str | None:
@@ -116,7 +118,9 @@ def extract_text(path: Path, content_type: str, charset: str | None = None) -> E
         if media_type == "application/pdf":
             text = _pdf_text(path)
         elif media_type in HTML_TYPES:
-            text = _html_text(path.read_bytes(), charset)
+            data = path.read_bytes()
+            text = _html_text(data, charset)
+            return Extraction(text.replace("\x00", ""), None, meta=_html_meta(data, charset))
         else:
             text = _decode(path.read_bytes(), charset, xml=media_type in XML_TYPES)
     except _ExtractionFailed as failure:
@@ -182,6 +186,24 @@ def _html_text(data: bytes, charset: str | None) -> str:
     if not text.strip():
         raise _ExtractionFailed("No readable text was found in the page.")
     return text
+
+
+def _html_meta(data: bytes, charset: str | None) -> dict[str, str] | None:
+    """Title, publisher and publication date from a page's metadata (trafilatura reads OpenGraph,
+    JSON-LD, Dublin Core and the usual meta tags); None when the page says none of them."""
+    html = data.decode(_html_encoding(data, charset), errors="replace").removeprefix("\ufeff")
+    try:
+        found = trafilatura.extract_metadata(html)
+    except Exception:  # metadata is a bonus: a parser hiccup must not lose the text
+        logger.warning("reading a page's metadata failed", exc_info=True)
+        return None
+    meta = {
+        "title": found.title,
+        "publisher": found.sitename,
+        "published_at": found.date,
+    }
+    kept = {key: " ".join(str(value).split())[:300] for key, value in meta.items() if value}
+    return kept or None
 
 
 def _html_encoding(data: bytes, charset: str | None) -> str:

@@ -103,3 +103,5 @@ class Snapshot(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=sa.Text)
     text_sha256: str | None = Field(default=None, max_length=64)
     text_error: str | None = Field(default=None, sa_type=sa.Text)
+    # What the document says of itself (HTML metadata): title, publisher, published_at (ISO date).
+    meta: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)

@@ -58,7 +58,7 @@ def extract_contained(
     try:
         answer = json.loads(data)
         if not answer.get("memory"):
-            return Extraction(answer["text"], answer["error"])
+            return Extraction(answer["text"], answer["error"], meta=answer.get("meta"))
     except (ValueError, KeyError, TypeError, AttributeError):
         pass  # no answer: the child died, out of memory
     megabytes = limits.memory_bytes / 1e6
@@ -100,7 +100,9 @@ def _child(fd: int, path: Path, content_type: str, charset: str | None, limits: 
         # ("unknown error"): a failure after most of the memory was taken is the limit's doing.
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         memory = result.text is None and peak > limits.memory_bytes * MEMORY_TELL
-        payload = json.dumps({"text": result.text, "error": result.error, "memory": memory}).encode()
+        payload = json.dumps(
+            {"text": result.text, "error": result.error, "meta": result.meta, "memory": memory}
+        ).encode()
         with os.fdopen(fd, "wb") as out:
             out.write(payload)
     except BaseException:  # MemoryError above all: the parent reads no answer and says why

@@ -194,6 +194,10 @@ class SourceService:
         self.effects.add(Effect.CAPTURE, source.id)
         return source
 
+    def by_url(self, url: str) -> Source | None:
+        """The source for `url` (by its canonical form), if there is one."""
+        return self._by_canonical(canonical_url(url))
+
     def by_ids(self, ids: set[str]) -> list[Source]:
         """Sources by id, in one statement."""
         if not ids:
@@ -402,6 +406,9 @@ class CaptureService:
         source.health = SourceHealth.ERROR if stopped else _health(fetched.result, report)
         source.last_checked_at = snapshot.fetched_at
         source.updated_at = utcnow()
+        if snapshot.ok and snapshot.meta:  # what the page says of itself, unless a person said it
+            source.title = source.title or snapshot.meta.get("title")
+            source.publisher = source.publisher or snapshot.meta.get("publisher")
         if source.capture_requested_at is None or (
             plan.requested_at is not None and source.capture_requested_at <= plan.requested_at
         ):
@@ -447,6 +454,7 @@ def _attach(snapshot: Snapshot, extraction: Extraction, blobs: BlobStore) -> Non
     if extraction.text is not None:
         snapshot.text_sha256 = blobs.put_bytes(extraction.text.encode("utf-8"))
     snapshot.text_error = extraction.error
+    snapshot.meta = extraction.meta
     if extraction.stopped:  # a document too costly to read is no archive to cite from
         snapshot.ok, snapshot.outcome, snapshot.error = False, SnapshotOutcome.ERROR, extraction.error
 

@@ -26,7 +26,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from claims import search
+from claims.matching import retrieval
 from claims.models import Verdict
 from claims.workflow import activate_scale
 from service import create_app
@@ -76,7 +76,9 @@ def _reset_schema(engine: Engine) -> None:
             rows = conn.exec_driver_sql(
                 "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'trigger') "
                 "AND name NOT LIKE 'sqlite_%' AND name NOT IN ('claim_fts_data', 'claim_fts_idx', "
-                "'claim_fts_docsize', 'claim_fts_config', 'claim_fts_content') ORDER BY name = 'claim_fts'"
+                "'claim_fts_docsize', 'claim_fts_config', 'claim_fts_content', 'factcheck_fts_data', "
+                "'factcheck_fts_idx', 'factcheck_fts_docsize', 'factcheck_fts_config') "
+                "ORDER BY name IN ('claim_fts', 'factcheck_fts')"
             ).all()
             for kind, name in rows:
                 conn.exec_driver_sql(f'DROP {kind.upper()} IF EXISTS "{name}"')
@@ -259,7 +261,7 @@ def _forget_process_caches() -> None:
     """Caches kept per process, which a test may fill for the next: badge states and full-text
     term counts (keyed by engine, and the cached apps' engines outlive a test)."""
     badge_states.forget(list(badge_states._entries))  # BadgeStates has no public way to list them
-    search._TERM_COUNTS.clear()
+    retrieval.forget_counts()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ class Effect(StrEnum):
     CAPTURE = "capture"  # capture a source (a source id)
     DELIVER = "deliver"  # send a webhook delivery (a delivery id)
     EXTRACT = "extract"  # read the text of an archived document (a snapshot id)
+    READ = "read"  # read a captured report into sentences worth checking (an extraction id)
     CLAIM_CHANGED = "claim_changed"  # a claim's public state may have changed (a claim id)
 
 

@@ -13,7 +13,7 @@ _lock = threading.Lock()
 _last_ms = 0
 _last_rand = 0
 
-PREFIXES = {"clm", "src", "snp", "cit", "usr", "whk", "tok", "apr", "evt", "vrd", "prp", "dlv"}
+PREFIXES = {"clm", "src", "snp", "cit", "usr", "whk", "tok", "apr", "evt", "vrd", "prp", "dlv", "ext", "fck"}
 
 
 def _encode(value: int, length: int) -> str:

@@ -19,16 +19,18 @@ from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from claims.reporting.checkworthiness import load_scorer
+from claims.reporting.services import Reading, read_archived
 from service.composition import Services
 from service.core import urls
 from service.core.config import Settings
-from service.core.database import make_engine, read_work_write, utcnow
+from service.core.database import make_engine, read_work_write, utcnow, write_intent
 from service.core.effects import Effect, Handlers, dispatch
 from service.ops import metrics
 from service.webhooks.models import DeliveryState
 from service.webhooks.services import AttemptOutcome, DeliveryService
 from sources.extract import Extraction
-from sources.services import CapturePlan, CaptureReport, Fetched, TextPlan
+from sources.services import LOST_AFTER, CapturePlan, CaptureReport, Fetched, TextPlan
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,7 @@ def run_capture(source_id: str) -> None:
     ) -> tuple[Services, CaptureReport, list[str]]:
         services = Services(session, settings)
         report = services.captures.record(plan, fetched)
+        services.extractions.source_ready(plan.source_id)
         return services, report, services.citations.reanchor_source(plan.source_id, report)
 
     done = read_work_write(
@@ -156,6 +159,7 @@ def run_text(snapshot_id: str) -> None:
     def record(session: Session, plan: TextPlan, extraction: Extraction) -> tuple[Services, list[str]]:
         services = Services(session, settings)
         report = services.captures.record_text(plan, extraction)
+        services.extractions.source_ready(report.snapshot.source_id)
         return services, services.citations.reanchor_source(report.snapshot.source_id, report)
 
     done = read_work_write(
@@ -174,6 +178,37 @@ def run_text(snapshot_id: str) -> None:
 def extract_snapshot(snapshot_id: str) -> None:
     """Queue the reading of one archived document's text."""
     run_text(snapshot_id)
+
+
+def run_reading(extraction_id: str) -> None:
+    """Read a captured report into sentences (see read_work_write): the archived text is read and
+    scored with no transaction open, then stored with its matches."""
+    settings: Settings = _runtime["settings"]
+
+    def work(reading: Reading) -> list[dict[str, Any]] | None:
+        sentences = read_archived(reading, load_scorer())
+        if sentences is not None and reading.text is not None:
+            with write_intent(False), _open_session() as session:  # reads only: no write lock
+                Services(session, settings).extractions.match(reading.text, sentences)
+                session.commit()
+        return sentences
+
+    done = read_work_write(
+        _open_session,
+        lambda session: Services(session, settings).extractions.plan_reading(extraction_id),
+        work,
+        lambda session, reading, sentences: Services(session, settings).extractions.record_reading(
+            reading, sentences
+        ),
+    )
+    if done is not None:
+        log.info("read %s: %s", extraction_id, done.status)
+
+
+@huey.task(retries=2, retry_delay=30)
+def read_extraction(extraction_id: str) -> None:
+    """Queue the reading of one captured report."""
+    run_reading(extraction_id)
 
 
 def recheck_sources(older_than: timedelta | None = None) -> int:
@@ -196,11 +231,14 @@ def requeue_lost_work() -> None:
     with _open_session() as session:
         sources = Services(session, settings).sources
         captures, texts = sources.lost_captures(), sources.lost_texts()
+        readings = Services(session, settings).extractions.lost_readings(utcnow() - LOST_AFTER)
         session.commit()
     for source_id in captures:
         capture_source(source_id)
     for snapshot_id in texts:
         extract_snapshot(snapshot_id)
+    for extraction_id in readings:
+        read_extraction(extraction_id)
     if captures or texts:
         log.warning("queued again %d lost captures and %d lost text readings", len(captures), len(texts))
 
@@ -262,4 +300,5 @@ AFTER_COMMIT: Handlers = {
     Effect.CAPTURE: capture_source,
     Effect.DELIVER: deliver_webhook,
     Effect.EXTRACT: extract_snapshot,
+    Effect.READ: read_extraction,
 }

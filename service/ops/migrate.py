@@ -26,6 +26,13 @@ HAND_MANAGED = frozenset(
         "claim_fts_vocab",
         "search_vector",
         "ix_claim_search_vector",
+        "factcheck_fts",
+        "factcheck_fts_data",
+        "factcheck_fts_idx",
+        "factcheck_fts_docsize",
+        "factcheck_fts_config",
+        "factcheck_fts_vocab",
+        "ix_factcheck_search_vector",
     }
 )
 

@@ -10,6 +10,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 
 from claims.citations import NewCitation
+from claims.reporting.schemas import ExtractionClaimsIn, ExtractionIn
+from claims.reporting.services import ClaimChoice, ExtractionInput
 from claims.schemas import CitationIn, ClaimListArgs, TransitionIn
 from claims.services import ClaimFilters
 from claims.verification import TransitionBody
@@ -89,3 +91,38 @@ def queue_filters(args: Mapping[str, str], me: User, page_size: int) -> tuple[Cl
         filters.assignee = me.id
     after = decode_cursor(loaded["cursor"], int) if loaded.get("cursor") else None
     return filters, loaded["limit"], after
+
+
+def extraction_body(form: Mapping[str, str]) -> ExtractionInput:
+    """A report pasted or named by its URL, as `POST /api/v1/extractions` takes it."""
+    fields = (
+        ("url",)
+        if not form.get("text", "").strip()
+        else ("text", "url", "title", "publisher", "published_at")
+    )
+    data = _filled(form, fields)
+    if not data:
+        raise InvalidInputError(CHECK_FIELDS, {"text": ["Paste the report, or give its URL."]})
+    body: ExtractionInput = _load(ExtractionIn(), data)
+    return body
+
+
+def claim_choices(form: Any) -> list[ClaimChoice]:
+    """The ticked sentences (`pick`), each with its edited wording (`text-<index>`), and the
+    claimant and tags given for all of them."""
+    items: list[dict[str, Any]] = []
+    for value in form.getlist("pick"):
+        item: dict[str, Any] = {"index": value}
+        wording = form.get(f"text-{value}", "").strip()
+        if wording:
+            item["text"] = wording
+        if form.get("claimant", "").strip():
+            item["claimant"] = form["claimant"]
+        tags = [t.strip() for t in form.get("tags", "").split(",") if t.strip()]
+        if tags:
+            item["tags"] = tags
+        items.append(item)
+    if not items:
+        raise InvalidInputError(CHECK_FIELDS, {"pick": ["Tick at least one sentence."]})
+    loaded: dict[str, list[ClaimChoice]] = _load(ExtractionClaimsIn(), {"items": items})
+    return loaded["items"]

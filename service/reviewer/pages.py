@@ -10,6 +10,7 @@ from typing import Any
 
 from claims.citations import CITE_ROLE, FROZEN_STATUSES
 from claims.models import Citation, Claim
+from claims.reporting.models import ClaimExtraction
 from claims.schemas import RELATIONS
 from claims.services import ClaimFilters
 from claims.workflow import BY_ACTION, DISMISS_REASONS, allowed_actions
@@ -20,10 +21,26 @@ from service.reviewer import reads
 from sources.models import Snapshot, Source
 from sources.services import CAPTURE_ROLE
 
+MATCHES_ON_CLAIM = 5  # "Close to this claim" on a claim page
 CONTEXT_CHARS = 280  # text shown either side of a highlighted quote
 TEXT_SHOWN = 100_000  # characters of extracted text shown on a source page; the rest is a link away
 RECENT_SOURCES = 100  # sources offered in the citation form's list
 _WHITESPACE = re.compile(r"\s")
+
+RELATION_LABELS = {
+    "same": "Same claim",
+    "number_conflict": "Same claim, different number",
+    "negation": "Same claim, negated",
+    "related": "Related",
+}
+KIND_LABELS = {
+    "number": "numbers",
+    "comparison": "comparison",
+    "negation": "negation",
+    "attribution": "attributed",
+    "time": "dates and times",
+    "quote": "direct quote",
+}
 
 ANCHOR_STATES = {
     "found": "Quote found in the archived text",
@@ -125,6 +142,63 @@ def claim_page(services: Services, claim: Claim, me: User) -> dict[str, Any]:
             "source_id": [(s.id, source_name(s)) for s in sources],
         },
         "can_cite": can_cite(claim, me),
+        "matches": services.matcher.match(claim.text, limit=MATCHES_ON_CLAIM, exclude={claim.id})
+        if hasattr(services, "matcher")  # TMP until the matcher lands
+        else [],
+    }
+
+
+@dataclass
+class SentenceView:
+    index: int
+    text: str
+    score: float
+    checkworthy: bool
+    kinds: list[str]
+    segments: list[tuple[str, bool]]  # the text in pieces, True for a number
+    matches: list[dict[str, Any]]
+
+
+def number_segments(text: str, start: int, numbers: list[dict[str, Any]]) -> list[tuple[str, bool]]:
+    """`text` (which starts at `start` in its report) cut so that each number is a piece of its own."""
+    pieces: list[tuple[str, bool]] = []
+    at = 0
+    for number in sorted(numbers, key=lambda n: n["start"]):
+        begin, end = number["start"] - start, number["end"] - start
+        if begin < at or end > len(text):
+            continue  # overlapping or out of range: leave it unmarked rather than garble the text
+        if begin > at:
+            pieces.append((text[at:begin], False))
+        pieces.append((text[begin:end], True))
+        at = end
+    if at < len(text):
+        pieces.append((text[at:], False))
+    return pieces
+
+
+def extraction_page(extraction: ClaimExtraction, only_checkworthy: bool) -> dict[str, Any]:
+    """The sentences of an extraction, as the desk shows them for choosing."""
+    text = extraction.text or ""
+    sentences = [
+        SentenceView(
+            index=s["index"],
+            text=text[s["start"] : s["end"]],
+            score=s["score"],
+            checkworthy=s["checkworthy"],
+            kinds=s["kinds"],
+            segments=number_segments(text[s["start"] : s["end"]], s["start"], s["numbers"]),
+            matches=s["matches"],
+        )
+        for s in extraction.sentences
+        if s["checkworthy"] or not only_checkworthy
+    ]
+    worthy = sum(1 for s in extraction.sentences if s["checkworthy"])
+    return {
+        "extraction": extraction,
+        "sentences": sentences,
+        "total": len(extraction.sentences),
+        "worthy": worthy,
+        "only_checkworthy": only_checkworthy,
     }
 
 

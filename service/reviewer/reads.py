@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
 from claims.models import STATUSES, Claim
+from claims.reporting.models import ClaimExtraction
 from service.accounts.models import Role, User
 from sources.models import Snapshot
 
@@ -56,3 +57,17 @@ def snapshots_of(session: Session, source_ids: set[str]) -> dict[str, list[Snaps
     for snapshot in session.scalars(stmt):
         found[snapshot.source_id].append(snapshot)
     return found
+
+
+def claims_by_ids(session: Session, ids: list[str]) -> list[Claim]:
+    """Claims by id, in the order asked (ids that name no claim are left out)."""
+    if not ids:
+        return []
+    found = {c.id: c for c in session.scalars(select(Claim).where(col(Claim.id).in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def recent_extractions(session: Session, limit: int = 20) -> list[ClaimExtraction]:
+    """The desk's newest extractions."""
+    rows = session.scalars(select(ClaimExtraction).order_by(col(ClaimExtraction.id).desc()).limit(limit))
+    return list(rows)

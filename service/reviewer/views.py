@@ -124,6 +124,8 @@ def _template_globals() -> dict[str, Any]:
         "rating_label": rating_label,
         "action_label": lambda action: ACTION_LABELS.get(action, action),
         "source_name": pages.source_name,
+        "relation_labels": pages.RELATION_LABELS,
+        "kind_labels": pages.KIND_LABELS,
     }
 
 
@@ -312,6 +314,93 @@ def cite(claim_id: str) -> BaseResponse:
     else:
         flash("Citation added.")
     return redirect(url_for(".claim", claim_id=claim_id), 303)
+
+
+# -- claims from reporting ----------------------------------------------------------------------
+
+
+def _reporting_form(status: int = 200, **extra: Any) -> BaseResponse:
+    recent = reads.recent_extractions(context.session())
+    return _page("desk/reporting.html", status, recent=recent, **extra)
+
+
+@bp.get("/reporting")
+def reporting() -> BaseResponse:
+    """Paste a report or give its URL; the desk's recent extractions."""
+    return _reporting_form(values={}, errors={})
+
+
+@bp.post("/reporting")
+def start_extraction() -> BaseResponse:
+    """Read a report into sentences (a URL is captured first, in the background)."""
+    values = {k: v for k, v in request.form.items() if k != csrf.FIELD}
+    try:
+        body = forms.extraction_body(request.form)
+        with context.reading():
+            plan = services().extractions.plan(body)
+        extraction = services().extractions.start(me(), body, plan)
+    except DomainError as exc:
+        context.rollback()
+        return _reporting_form(
+            _status(exc), values=values, error=exc.detail, errors=getattr(exc, "errors", {})
+        )
+    return redirect(url_for(".extraction", extraction_id=extraction.id), 303)
+
+
+def _extraction_page(extraction_id: str, status: int = 200, **extra: Any) -> BaseResponse:
+    extraction = services().extractions.get(extraction_id)
+    only = request.args.get("only") == "checkworthy"
+    made = reads.claims_by_ids(context.session(), [i for i in request.args.get("made", "").split(",") if i])
+    page = pages.extraction_page(extraction, only)
+    return _page("desk/extraction.html", status, **page, made=made, **extra)
+
+
+@bp.get("/reporting/<extraction_id>")
+def extraction(extraction_id: str) -> BaseResponse:
+    """The sentences of a report, the check-worthy ones marked, to choose claims from."""
+    return _extraction_page(extraction_id, values={}, errors={})
+
+
+@bp.post("/reporting/<extraction_id>/claims")
+def make_claims(extraction_id: str) -> BaseResponse:
+    """Make claims of the ticked sentences, each with its appearance quoting the report."""
+    picked = request.form.getlist("pick")
+    values = {k: v for k, v in request.form.items() if k != csrf.FIELD}
+    try:
+        choices = forms.claim_choices(request.form)
+        extractions = services().extractions
+        with context.reading():
+            wanted = extractions.claim_requests(extractions.get(extraction_id), choices)
+            duplicates = [services().claims.possible_duplicates(c["text"]) for c in wanted]
+        made = extractions.make_claims(me(), wanted, duplicates)
+    except NotFoundError:
+        raise
+    except DomainError as exc:
+        context.rollback()
+        errors = _choice_errors(getattr(exc, "errors", {}), picked)
+        return _extraction_page(
+            extraction_id, _status(exc), error=exc.detail, errors=errors, values=values, picked=picked
+        )
+    new = sum(1 for m in made if m.created)
+    message = f"{new} new claims made."
+    if new < len(made):
+        message += f" {len(made) - new} were on the desk already: this report is now among their appearances."
+    flash(message)
+    ids = ",".join(m.claim.id for m in made)
+    return redirect(url_for(".extraction", extraction_id=extraction_id, made=ids), 303)
+
+
+def _choice_errors(errors: Mapping[str, list[str]], picked: list[str]) -> dict[str, list[str]]:
+    """API error names (`items.1.text`) as the desk form's (`text-<index>`)."""
+    named: dict[str, list[str]] = {}
+    for name, messages in errors.items():
+        parts = name.split(".")
+        if len(parts) == 3 and parts[0] == "items" and parts[1].isdigit() and int(parts[1]) < len(picked):
+            index = picked[int(parts[1])]
+            named.setdefault(f"text-{index}" if parts[2] == "text" else f"pick-{index}", []).extend(messages)
+        else:
+            named.setdefault(name, []).extend(messages)
+    return named
 
 
 # -- sources ------------------------------------------------------------------------------------

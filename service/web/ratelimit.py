@@ -148,12 +148,19 @@ def init_app(app: Flask, settings: Settings) -> None:
     @app.before_request
     def count() -> None:
         method, path = request.method, request.path
-        if limits.writes and method in WRITE_METHODS and path.startswith("/api/"):
+        if limits.writes and method in WRITE_METHODS and path.startswith("/api/") and not _reads_only():
             user = current_user()
             key = f"user:{user.id}" if user is not None else f"addr:{client_address()}"
             limits.check("api-writes", limits.writes, key)
         elif method in READ_METHODS and path.startswith(PUBLIC_PREFIXES) and not request.environ.get(COUNTED):
             limits.check_public(client_address())
+
+
+def _reads_only() -> bool:
+    """Whether the endpoint only reads though it takes a POST (a search with a body, as
+    POST /api/v1/match): its view class says so with `reads_only = True`."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(getattr(view, "view_class", view), "reads_only", False))
 
 
 def client_address() -> str:

@@ -73,6 +73,13 @@ def test_possible_duplicates_are_ranked_and_exclude_the_claim_itself(submit) -> 
     scores = [d["score"] for d in claim["possible_duplicates"]]
     assert scores == sorted(scores, reverse=True)
     assert all(0 < s <= 1 for s in scores)
+    best = claim["possible_duplicates"][0]
+    assert (best["kind"], best["relation"], best["status"], best["rating"]) == (
+        "claim",
+        "same",
+        "submitted",
+        None,
+    )
 
 
 def test_text_is_nfc_normalised_and_trimmed(submit) -> None:
@@ -183,36 +190,3 @@ def test_near_duplicates_are_found_among_many_claims_sharing_a_word(submit) -> N
     near = submit("Pyongyang rejected the resolution as a hostile provocation by Washington.").get_json()
     claim = submit("Pyongyang rejected the resolution, calling it a hostile provocation.").get_json()
     assert claim["possible_duplicates"][0]["id"] == near["id"]
-
-
-def test_duplicate_candidates_share_two_rare_words_else_one(submit, engine) -> None:
-    from sqlmodel import Session
-
-    from claims.search import ClaimSearch
-
-    two = submit("Alpha bravo charlie delta.").get_json()["id"]
-    one = submit("Alpha echo foxtrot golf.").get_json()["id"]
-    with Session(engine) as session:
-        search = ClaimSearch(session)
-        sharing_two = {claim_id for claim_id, _ in search.candidates("Alpha bravo kilo lima.")}
-        sharing_one = {claim_id for claim_id, _ in search.candidates("Alpha kilo lima mike.")}
-    assert sharing_two == {two}  # claims sharing two of the rarest words, when there are any
-    assert sharing_one == {two, one}  # when none shares two, those sharing one are the candidates
-
-
-def test_term_counts_are_remembered_briefly_and_absent_words_never(monkeypatch) -> None:
-    from claims import search
-
-    counts, asked = search.TermCounts(), []
-
-    def count(words: list[str]) -> dict[str, int]:
-        asked.append(sorted(words))
-        return {w: 3 for w in words if w != "novel"}
-
-    assert counts.get(["pyongyang", "novel"], count) == {"pyongyang": 3}
-    assert counts.get(["pyongyang", "novel", "seoul"], count) == {"pyongyang": 3, "seoul": 3}
-    assert asked == [["novel", "pyongyang"], ["novel", "seoul"]]  # a word in no claim is asked again
-    later = search.time.monotonic() + search.TermCounts.TTL_SECONDS + 1
-    monkeypatch.setattr(search.time, "monotonic", lambda: later)
-    counts.get(["pyongyang"], count)
-    assert asked[-1] == ["pyongyang"]  # counted afresh once its time is up

@@ -108,7 +108,9 @@ def test_bare_statement_page_falls_back_to_the_whole_document(archive: Archive) 
     )
     result = extract_text(archive(page.encode()), "text/html")
     assert result == Extraction(
-        "The Ministry of Foreign Affairs rejects the report as unfounded.\nPress Office, 12 March", None
+        "The Ministry of Foreign Affairs rejects the report as unfounded.\nPress Office, 12 March",
+        None,
+        meta={"title": "Statement"},  # what the page says of itself
     )
 
 
@@ -121,6 +123,24 @@ def test_xhtml_with_xml_declaration(archive: Archive) -> None:
     result = extract_text(archive(page.encode()), "application/xhtml+xml")
     assert result.text is not None
     assert "decides to extend the mandate until 31 December" in result.text
+
+
+def test_page_metadata_title_publisher_and_date(archive: Archive) -> None:
+    page = (
+        '<html><head><title>Ignored | Site</title><meta property="og:title" content="Seoul co-sponsors">'
+        '<meta property="og:site_name" content="Korea Today">'
+        '<meta property="article:published_time" content="2025-11-19T08:00:00+09:00">'
+        "</head><body><article><p>Seoul co-sponsored the resolution, the ministry said on Wednesday "
+        "in a statement sent to reporters in the capital.</p></article></body></html>"
+    )
+    result = extract_text(archive(page.encode()), "text/html")
+    assert result.meta == {
+        "title": "Seoul co-sponsors",
+        "publisher": "Korea Today",
+        "published_at": "2025-11-19",
+    }
+    bare = extract_text(archive(b"<html><body><p>No metadata at all here.</p></body></html>"), "text/html")
+    assert bare.meta is None
 
 
 def test_html_charset_from_meta_and_from_header(archive: Archive) -> None:

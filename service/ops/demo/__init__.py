@@ -1,7 +1,8 @@
 """The example desk `factdesk demo` loads: claims restated from a real UPI report (Nov. 2025).
 
 Every state shows: published verdicts (one corrected), a proposal in review, a claim in
-research, a dismissed duplicate, and claims just submitted, with their sources archived.
+research, a dismissed duplicate, and claims just submitted, with their sources archived; and the
+whole report, restated (`report.txt`), read into sentences worth checking.
 """
 
 import io
@@ -14,6 +15,7 @@ from typing import Unpack
 from sqlalchemy.orm import Session
 
 from claims.models import Claim
+from claims.reporting.services import ExtractionInput
 from claims.services import AppearanceData
 from claims.verification import TransitionFields
 from service.accounts.models import Role, User
@@ -71,7 +73,23 @@ def load_demo(session: Session, settings: Settings) -> DemoResult:
     session.flush()
     if result.created:
         _work_on(services, claims, people)
+        _extract_report(services, people[DEMO_USER], data["story"])
     return result
+
+
+def _extract_report(services: Services, newsroom: User, story: dict[str, str]) -> None:
+    """The whole report (restated), read into sentences as a newsroom pasting it would see it:
+    the check-worthy ones marked and matched against the claims above."""
+    services.session.commit()
+    body: ExtractionInput = {
+        "text": _file("report.txt").decode("utf-8").strip(),
+        "title": story["title"],
+        "publisher": story["publisher"],
+        "published_at": date.fromisoformat(story["published_at"]),
+    }
+    plan = services.extractions.plan(body)
+    services.session.commit()
+    services.extractions.start(newsroom, body, plan)
 
 
 def _work_on(services: Services, claims: list[Claim], people: dict[str, User]) -> None:

@@ -7,7 +7,9 @@ from alembic.autogenerate.api import AutogenContext
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
+import claims.library.models  # noqa: F401
 import claims.models  # noqa: F401 - registers the tables on SQLModel.metadata
+import claims.reporting.models  # noqa: F401
 import service.accounts.models  # noqa: F401
 import service.web.models  # noqa: F401
 import service.webhooks.models  # noqa: F401

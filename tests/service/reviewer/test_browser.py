@@ -1,6 +1,7 @@
 """The reviewer desk in a real browser (Debian's chromium): a claim of the example desk goes from the
 API to a published verdict, its public page and badge; each step is kept as a screenshot."""
 
+import html
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from werkzeug.serving import make_server
 
 from service.accounts.models import User
 from service.accounts.signin import SignInService
+from tests.conftest import set_status
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
@@ -292,3 +294,79 @@ def test_a_demo_claim_goes_from_the_api_to_a_published_verdict(
     steps += " own-approval-refused approved public-page badge phone-claim phone-queue"
     assert [p.name for p in shot.taken] == [f"{n:02d}-{step}.png" for n, step in enumerate(steps.split(), 1)]
     assert all(p.stat().st_size > 5_000 for p in shot.taken if "badge" not in p.name)
+
+
+def report_page() -> str:
+    """The example desk's restated report as a news page, with the metadata a page carries."""
+    report = resources.files("service.ops.demo").joinpath("report.txt").read_text(encoding="utf-8")
+    headline, *paragraphs = [line for line in report.splitlines() if line.strip()]
+    body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{html.escape(headline)} - Example News</title>
+<meta property="og:title" content="{html.escape(headline, quote=True)}">
+<meta property="og:site_name" content="Example News">
+<meta property="article:published_time" content="2025-11-19T09:00:00Z">
+</head><body><nav><a href="/">Home</a> · <a href="/world">World</a></nav>
+<article><h1>{html.escape(headline)}</h1>
+{body}
+</article><footer>Test fixture for Factdesk.</footer></body></html>"""
+
+
+@pytest.mark.slow  # a desk session in chromium
+def test_claims_from_a_report_in_the_desk_without_javascript(
+    browser, live, make_user, engine, httpserver, artifacts, submit
+) -> None:
+    base, shot, problems = live, Screenshots(artifacts / "reporting"), []
+    set_password(engine, make_user("reviewer", "ana").id)
+    published = submit("South Korea was one of 40 U.N. member states co-sponsoring the resolution.")
+    set_status(engine, published.get_json()["id"], "published")
+    httpserver.expect_request("/world/korea-un").respond_with_data(
+        report_page(), content_type="text/html; charset=utf-8"
+    )
+    url = httpserver.url_for("/world/korea-un")
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    page = context.new_page()
+    watch(page, base, problems)
+    sign_in(page, base, "ana", "/desk/reporting")
+
+    # Ana gives the article's URL: it is captured, archived and read into sentences.
+    expect(page.get_by_role("heading", name="Claims from reporting")).to_be_visible()
+    page.get_by_label("Its URL").fill(url)
+    shot(page, "reporting-form")
+    page.get_by_role("button", name="Read the report").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("South Korea to back U.N. resolution")
+    expect(page.locator(".meta").first).to_contain_text("Example News")
+    worthy = page.locator("li.sentence.worthy")
+    expect(worthy.first).to_be_visible()
+    forty_one = page.locator("li.sentence", has=page.locator("mark.number", has_text="41")).first
+    expect(forty_one.locator(".flag")).to_have_text("worth checking")
+    expect(forty_one.locator(".matches")).to_contain_text("Same claim, different number")
+    expect(forty_one.locator(".matches .rating")).to_contain_text("false")
+    shot(page, "extraction")
+
+    # She ticks two sentences, rewords one, and makes them claims in one step.
+    not_among = page.locator("li.sentence", has_text="not one of the countries").first
+    forty_one.locator("input[name=pick]").check()
+    not_among.locator("input[name=pick]").check()
+    not_among.get_by_text("Edit the claim’s wording").click()
+    not_among.locator("textarea").fill("The United States did not co-sponsor the 2025 resolution.")
+    page.get_by_label("Claimant of the claims made").fill("Example News")
+    with posting(page) as made:
+        page.get_by_role("button", name="Make claims of the ticked sentences").click()
+    assert made.value.status == 303
+    expect(page.locator("#made-h")).to_be_visible()
+    expect(page.locator(".flash").first).to_contain_text("2 new claims made")
+    shot(page, "claims-made")
+
+    # The new claim quotes the archived article, and knows what is close to it.
+    page.get_by_role("link", name="The United States did not co-sponsor the 2025 resolution.").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("did not co-sponsor")
+    expect(page.get_by_role("link", name="Quoted from the archived copy")).to_be_visible()
+    expect(page.locator("#matches-h")).to_be_visible()
+    shot(page, "claim-from-report")
+    page.get_by_role("link", name="Quoted from the archived copy").click()
+    expect(page.locator("pre.text")).to_contain_text("not one of the countries")
+
+    context.close()
+    assert problems == []

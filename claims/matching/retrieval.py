@@ -1,0 +1,777 @@
+"""Candidates for a claim text, found through the full-text indexes and re-ranked in Python.
+
+`IndexSearch(session).candidates(text)` asks the index of the desk's claims and that of the
+imported fact-checks for the documents sharing the text's rarest words (never a scan of every
+row); `Reranker` scores each candidate with a small model (`reranker.json`, made by
+`train_reranker.py`) over lexical features and static word embeddings (wordllama, CPU only).
+"""
+
+import itertools
+import json
+import logging
+import math
+import re
+import threading
+import time
+import unicodedata
+import weakref
+from collections import Counter
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import snowballstemmer
+import sqlalchemy as sa
+from rapidfuzz import fuzz
+from sqlalchemy.orm import Session
+
+from service.core.text import fold
+
+Kind = Literal["claim", "factcheck"]
+Vectors = npt.NDArray[np.float32]
+MODEL_PATH = Path(__file__).with_name("reranker.json")
+
+# Words too common to tell claims apart. Negations ("not", "no") are kept: they are content here.
+STOPWORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it",
+    "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "will", "with", "i", "you",
+    "he", "she", "we", "they", "me", "my", "our", "your", "his", "her", "their", "them", "us", "do",
+    "does", "did", "but", "if", "so", "than", "then", "there", "these", "those", "what", "which",
+    "who", "whom", "how", "when", "where", "why", "just", "can", "could", "would", "should", "about",
+    "into", "over", "after", "before", "up", "down", "out", "also", "been", "being", "am",
+))  # fmt: skip
+_TOKEN = re.compile(r"[^\W_]+")
+# A capitalised word that does not start a sentence: most often a name.
+_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][^\W_]*(?:['’-][^\W_]+)*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+MAX_TERMS = 32  # words of a text looked up in the indexes, rarest first
+MAX_COUNTED = 128  # words of a text whose counts weigh them (a long text's others weigh as rare)
+# Documents read from the indexes per look-up at most (the sum of the chosen words' counts): a
+# word so common that it would pass the budget is left out; the rarer ones are what tell.
+POSTINGS_BUDGET = 1_000
+# PostgreSQL counts a word's documents through the index up to this many (each is a heap visit);
+# a word ANALYZE found among a table's most common has its count estimated from that instead.
+COUNT_CAP = POSTINGS_BUDGET + 1
+TTL_SECONDS = 300.0  # how long a word's count is remembered, in a table of REMEMBER_FROM rows or more
+REMEMBER_FROM = 10_000
+
+
+# -- words -----------------------------------------------------------------------------------
+
+
+def _strip_diacritics(word: str) -> str:
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFKD", word)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def fold_text(text: str) -> str:
+    """`text` folded, hyphens as spaces: the form both the indexes and the features read."""
+    return fold(text).replace("-", " ")
+
+
+def tokens(text: str) -> list[str]:
+    """The folded words of `text` as the SQLite index stores them (diacritics removed)."""
+    return [_strip_diacritics(t) for t in _TOKEN.findall(fold_text(text))]
+
+
+def words(text: str) -> list[str]:
+    """Content words: `tokens` without stopwords."""
+    return [t for t in tokens(text) if t not in STOPWORDS]
+
+
+_STEMMER = snowballstemmer.stemmer("english")
+_STEMMER_LOCK = threading.Lock()  # a Snowball stemmer keeps its state in the object while it works
+
+
+def stem(word: str) -> str:
+    """The English Snowball stem of a folded word (a word with digits is its own stem)."""
+    return _stem(word) if word.isalpha() else word
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    with _STEMMER_LOCK:
+        return str(_STEMMER.stemWord(word))
+
+
+_DIGITS = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\w)|\d+(?:\.\d+)?")
+
+
+def number_values(text: str) -> frozenset[float]:
+    """The values of the numbers written in digits in `text` ("1,200" = 1200). A cheap reading for
+    the features, of every candidate; the relations read numbers in words too (`claims.language`)."""
+    return frozenset(float(m.group().replace(",", "")) for m in _DIGITS.finditer(text))
+
+
+def index_terms(text: str, dialect: str) -> list[str]:
+    """The distinct content words of `text` as the index of `dialect` stores them, in order.
+
+    FTS5 stores words without their diacritics, PostgreSQL's `simple` configuration with them.
+    """
+    seen: dict[str, None] = {}
+    for word in _TOKEN.findall(fold_text(text)):
+        plain = _strip_diacritics(word)
+        if plain not in STOPWORDS:
+            seen.setdefault(plain if dialect != "postgresql" else word)
+    return list(seen)[:MAX_COUNTED]
+
+
+def choose_terms(terms: Sequence[str], holding: Mapping[str, int]) -> list[str]:
+    """The words to look a text up by: the rarest present (never one letter), as many as the
+    postings budget allows, and at least one."""
+    present = sorted(
+        (t for t in terms if holding.get(t) and (len(t) > 1 or t.isdigit())), key=lambda t: holding[t]
+    )
+    chosen: list[str] = []
+    postings = 0
+    for term in present[:MAX_TERMS]:
+        count = holding[term]
+        if chosen and postings + count > POSTINGS_BUDGET:
+            break
+        chosen.append(term)
+        postings += count
+    return chosen
+
+
+# -- what the index finds --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A document an index found: a claim on the desk or an imported fact-check."""
+
+    kind: Kind
+    seq: int
+    id: str
+    text: str  # the claim's text, or the fact-check's claim reviewed
+    title: str | None = None  # the fact-check's headline
+    status: str | None = None  # a claim's workflow status
+    rating: str | None = None  # a claim's published rating; a fact-check's rating as written
+    verdict: str | None = None  # a fact-check's rating on the common scale
+    url: str | None = None
+    publisher: str | None = None
+
+
+def idf(documents: int, holding: int) -> float:
+    """Okapi BM25's inverse document frequency (never negative)."""
+    holding = min(holding, documents)
+    return math.log(1 + (documents - holding + 0.5) / (holding + 0.5))
+
+
+# -- the indexes -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Table:
+    kind: Kind
+    name: str
+    fts: str  # the FTS5 table
+    vocab: str  # its fts5vocab table
+    # What a candidate reads: seq, id, text, title, status, rating, verdict, url, publisher.
+    columns: tuple[str | None, ...]
+
+    def select(self, alias: str) -> str:
+        return ", ".join(f"{alias}.{c}" if c else "NULL" for c in self.columns)
+
+
+_TABLES = (
+    _Table(
+        "claim",
+        "claim",
+        "claim_fts",
+        "claim_fts_vocab",
+        ("seq", "id", "text", None, "status", "rating", None, None, None),
+    ),
+    _Table(
+        "factcheck",
+        "factcheck",
+        "factcheck_fts",
+        "factcheck_fts_vocab",
+        ("seq", "id", "claim_reviewed", "headline", None, "rating", "verdict", "url", "publisher"),
+    ),
+)
+
+
+class _Remembered:
+    """Word counts of one database's large tables, remembered for TTL_SECONDS.
+
+    FTS5 counts a word's documents by walking its posting list, PostgreSQL through the GIN index:
+    at 100,000 documents that was most of a look-up. In a table that large a count a few minutes
+    old weighs a word as well; in a small one counting costs little and a new document changes
+    the weights, so it is counted afresh. Words in no document are never remembered.
+    """
+
+    SIZE = 50_000
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], tuple[float, int]] = {}
+        self.common: dict[str, tuple[float, dict[str, float]]] = {}  # PostgreSQL: table -> word -> share
+        self.lock = threading.Lock()
+
+    def common_words(self, table: str, read: Callable[[], dict[str, float]]) -> dict[str, float]:
+        """The share of the table's rows holding each of its most common words (ANALYZE's)."""
+        now = time.monotonic()
+        hit = self.common.get(table)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        found = read()
+        with self.lock:
+            self.common[table] = (now + TTL_SECONDS, found)
+        return found
+
+    def get(
+        self,
+        wanted: Mapping[str, tuple[Sequence[str], bool]],
+        count: Callable[[dict[str, list[str]]], dict[str, dict[str, int]]],
+    ) -> dict[str, dict[str, int]]:
+        """Counts by table of the words wanted there (`{table: (words, remember)}`): those
+        remembered, and `count({table: the others})` in one go."""
+        now = time.monotonic()
+        known: dict[str, dict[str, int]] = {}
+        missing: dict[str, list[str]] = {}
+        for table, (terms, remember) in wanted.items():
+            known[table] = {}
+            for term in terms:
+                hit = self.counts.get((table, term)) if remember else None
+                if hit is not None and hit[0] > now:
+                    known[table][term] = hit[1]
+                else:
+                    missing.setdefault(table, []).append(term)
+        if missing:
+            fresh = count(missing)
+            with self.lock:
+                if len(self.counts) + sum(map(len, fresh.values())) > self.SIZE:
+                    self.counts.clear()
+                for table, counts in fresh.items():
+                    if wanted[table][1]:
+                        for term, holding in counts.items():
+                            if holding:
+                                self.counts[(table, term)] = (now + TTL_SECONDS, holding)
+            for table, counts in fresh.items():
+                known[table].update(counts)
+        return known
+
+
+# Keyed by the session's bind: the engine (a session bound to one connection gets its own).
+_REMEMBERED: "weakref.WeakKeyDictionary[sa.Engine | sa.Connection, _Remembered]" = weakref.WeakKeyDictionary()
+_REMEMBERED_LOCK = threading.Lock()
+
+
+def forget_counts() -> None:
+    """Forget every remembered count (tests; after a bulk load outside the service)."""
+    with _REMEMBERED_LOCK:
+        _REMEMBERED.clear()
+
+
+def _remembered(bind: sa.Engine | sa.Connection) -> _Remembered:
+    with _REMEMBERED_LOCK:
+        found = _REMEMBERED.get(bind)
+        if found is None:
+            found = _REMEMBERED[bind] = _Remembered()
+        return found
+
+
+@dataclass
+class Found:
+    """What a look-up found: the candidates, best first by the index, and the words' statistics."""
+
+    candidates: list[Candidate]
+    documents: int
+    holding: dict[str, int] = field(default_factory=dict)  # by feature word (diacritics removed)
+
+    def idf(self, word: str) -> float:
+        return idf(self.documents, self.holding.get(word, 0))
+
+
+class IndexSearch:
+    """The desk's claims and the imported fact-checks sharing the rarest words of a text.
+
+    Each chosen word is looked up on its own (an FTS5 MATCH, a tsvector @@), and documents are
+    ranked by the summed weights of the words they hold, so both engines find the same ones.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+        self.remembered = _remembered(session.get_bind())
+
+    def candidates(self, text: str, limit: int, exclude: Collection[str] = ()) -> Found:
+        """Up to `limit` documents sharing words with `text`, by summed word weight."""
+        terms = index_terms(text, self.dialect)
+        sizes = self._sizes()
+        per_table = self.remembered.get(
+            {t.name: (terms, sizes[t.name] >= REMEMBER_FROM) for t in _TABLES},
+            lambda missing: self._count(missing, sizes),
+        )
+        holding: Counter[str] = Counter()
+        for counts in per_table.values():
+            holding.update(counts)
+        documents = max(sum(sizes.values()), 1)
+        found = Found([], documents, {_strip_diacritics(t): n for t, n in holding.items()})
+        chosen = choose_terms(terms, holding)
+        if not chosen:
+            return found
+        weights = {t: idf(documents, holding[t]) for t in chosen}
+        ranked = self._ranked(
+            {t: {w: v for w, v in weights.items() if per_table[t.name].get(w)} for t in _TABLES},
+            limit + len(exclude),
+        )
+        found.candidates = [c for c in ranked if c.id not in exclude][:limit]
+        return found
+
+    def _ranked(self, weights: Mapping[_Table, Mapping[str, float]], limit: int) -> list[Candidate]:
+        """The `limit` documents holding the most weight, of both tables, read in the same
+        statement; best first, ties to claims, then the oldest."""
+        params: dict[str, Any] = {"limit": limit}
+        parts = []
+        for k, (table, words) in enumerate(weights.items()):
+            for i, (term, weight) in enumerate(words.items()):
+                t, w = f"t{k}_{i}", f"w{k}_{i}"
+                params[t] = term if self.dialect == "postgresql" else _fts5_quote(term)
+                params[w] = weight
+                # Only our own names and numbered parameters go into the text; the words are bound.
+                if self.dialect == "postgresql":
+                    where = f"FROM {table.name} WHERE search_vector @@ plainto_tsquery('simple', :{t})"
+                    parts.append(f"SELECT {k} AS k, seq, CAST(:{w} AS float) AS w {where}")
+                else:
+                    where = f"FROM {table.fts} WHERE {table.fts} MATCH :{t}"
+                    parts.append(f"SELECT {k} AS k, rowid AS seq, :{w} AS w {where}")
+        if not parts:
+            return []
+        reads = " UNION ALL ".join(
+            f"SELECT r.score, r.k, {table.select('d')} FROM ranked AS r "  # noqa: S608
+            f"JOIN {table.name} AS d ON r.k = {k} AND d.seq = r.seq"
+            for k, table in enumerate(_TABLES)
+        )
+        sql = (
+            # Rounded: a sum of the same weights in another order must tie.
+            "WITH ranked AS (SELECT k, seq, round(CAST(sum(w) AS numeric), 6) AS score FROM ("  # noqa: S608
+            + " UNION ALL ".join(parts)
+            + ") AS holding GROUP BY k, seq ORDER BY score DESC, k, seq LIMIT :limit) "
+            + reads
+        )
+        rows = sorted(self.session.execute(sa.text(sql), params), key=lambda r: (-float(r[0]), r[1], r[2]))
+        return [
+            Candidate(_TABLES[k].kind, seq, id_, text, title, status, rating, verdict, url, publisher)
+            for _, k, seq, id_, text, title, status, rating, verdict, url, publisher in rows
+        ]
+
+    def _sizes(self) -> dict[str, int]:
+        """How many rows each table holds, about: its highest seq (rows are not deleted), read
+        from the primary key's index at once where count(*) would read every row."""
+        selects = [f"(SELECT max(seq) FROM {t.name})" for t in _TABLES]  # noqa: S608  # our names
+        if self.dialect == "postgresql":
+            # A look-up reads a few thousand rows at most: starting parallel workers for it (as the
+            # planner would at 100,000 claims) costs more than the work, 5 ms of 8. For the rest of
+            # this transaction (SET LOCAL), in the same round trip.
+            selects.append("set_config('max_parallel_workers_per_gather', '0', true)")
+        row = self.session.execute(sa.text("SELECT " + ", ".join(selects))).one()
+        return {t.name: int(size or 0) for t, size in zip(_TABLES, row, strict=False)}
+
+    def _count(self, missing: Mapping[str, list[str]], sizes: Mapping[str, int]) -> dict[str, dict[str, int]]:
+        """Documents holding each word, by table. SQLite: from the FTS5 vocabularies. PostgreSQL:
+        a word among a table's most common (its statistics, from ANALYZE) from its share of the
+        rows, which costs nothing; another through the GIN index, up to COUNT_CAP (more is never
+        looked up)."""
+        found: dict[str, dict[str, int]] = {name: {} for name in missing}
+        parts, params = [], {}
+        for k, table in enumerate(t for t in _TABLES if t.name in missing):
+            terms = missing[table.name]
+            if self.dialect == "postgresql":
+                common = self.remembered.common_words(table.name, lambda t=table: self._common_words(t))  # type: ignore[misc]  # binds the loop's table
+                found[table.name] = {w: round(common[w] * sizes[table.name]) for w in terms if w in common}
+                terms = [w for w in terms if w not in common]
+                if terms:
+                    params[f"words{k}"] = terms
+                    parts.append(
+                        f"SELECT '{table.name}', w, (SELECT count(*) FROM (SELECT 1 FROM {table.name} "  # noqa: S608
+                        f"WHERE search_vector @@ plainto_tsquery('simple', w) LIMIT {COUNT_CAP}) AS found) "
+                        f"FROM unnest(CAST(:words{k} AS text[])) AS w"
+                    )
+            else:
+                params[f"words{k}"] = terms
+                parts.append(f"SELECT '{table.name}', term, doc FROM {table.vocab} WHERE term IN :words{k}")  # noqa: S608
+        if parts:
+            statement = sa.text(" UNION ALL ".join(parts))
+            if self.dialect != "postgresql":
+                statement = statement.bindparams(*(sa.bindparam(name, expanding=True) for name in params))
+            for name, term, count in self.session.execute(statement, params):
+                found[name][term] = int(count)
+        return found
+
+    def _common_words(self, table: _Table) -> dict[str, float]:
+        """PostgreSQL's statistics of `search_vector`: its most common words and the share of rows
+        holding each (none before the table is first analysed)."""
+        row = self.session.execute(
+            sa.text(
+                "SELECT CAST(CAST(most_common_elems AS text) AS text[]), most_common_elem_freqs "
+                "FROM pg_stats WHERE schemaname = current_schema() AND tablename = :table "
+                "AND attname = 'search_vector'"
+            ),
+            {"table": table.name},
+        ).first()
+        if row is None or row[0] is None or row[1] is None:
+            return {}
+        return {word: float(share) for word, share in zip(row[0], row[1], strict=False)}
+
+
+def _fts5_quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+# -- the features ----------------------------------------------------------------------------
+
+
+class WordVectors:
+    """wordllama's static token embeddings (Llama 2 tokens, 256 dimensions), summed per word and
+    remembered: a text's vector is the mean of its tokens', as wordllama embeds, computed from its
+    words' sums (a word's tokens are the same alone as in a sentence)."""
+
+    SIZE = 50_000  # words remembered, about 1 kB each
+
+    def __init__(self, tokenizer: Any, table: Vectors) -> None:
+        self.tokenizer = tokenizer
+        self.table = table
+        self.dimensions = table.shape[1]
+        self.words: dict[str, tuple[Vectors, float]] = {}  # word -> (its sum, unit length; its length)
+        self.lock = threading.Lock()
+
+    def _known(self, items: Sequence[str]) -> dict[str, tuple[Vectors, float]]:
+        found, missing = {}, []
+        for word in dict.fromkeys(items):
+            hit = self.words.get(word)
+            if hit is None:
+                missing.append(word)
+            else:
+                found[word] = hit
+        if missing:
+            fresh = {}
+            for word, encoding in zip(
+                missing, self.tokenizer.encode_batch(missing, add_special_tokens=False), strict=True
+            ):
+                ids = [i for i, real in zip(encoding.ids, encoding.attention_mask, strict=True) if real]
+                total = self.table[ids].sum(axis=0) if ids else np.zeros(self.dimensions, np.float32)
+                norm = float(np.linalg.norm(total))
+                fresh[word] = (total / norm if norm else total, norm)
+            with self.lock:
+                if len(self.words) + len(fresh) > self.SIZE:
+                    self.words.clear()
+                self.words.update(fresh)
+            found.update(fresh)
+        return found
+
+    def sums(self, items: Sequence[str]) -> Vectors:
+        """The token sums of `items`, one row per word (zeros for a word of no tokens)."""
+        if not items:
+            return np.zeros((0, self.dimensions), np.float32)
+        known = self._known(items)
+        units = np.stack([known[w][0] for w in items])
+        norms = np.array([known[w][1] for w in items], dtype=np.float32)
+        scaled: Vectors = units * norms[:, None]
+        return scaled
+
+    def units(self, items: Sequence[str]) -> Vectors:
+        """The words' vectors, unit length, one row per word."""
+        if not items:
+            return np.zeros((0, self.dimensions), np.float32)
+        known = self._known(items)
+        return np.stack([known[w][0] for w in items])
+
+
+def _unit(vector: Vectors) -> Vectors:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector
+
+
+_VECTORS: list[WordVectors] = []
+_VECTORS_LOCK = threading.Lock()
+
+
+def word_vectors() -> WordVectors:
+    """wordllama 0.4's weights, from inside its wheel (never downloaded), loaded once per process."""
+    with _VECTORS_LOCK:
+        if not _VECTORS:
+            root = logging.getLogger()
+            handlers, level = list(root.handlers), root.level
+            import wordllama  # 0.2 s and 40 MB: when the first match runs
+
+            root.handlers[:] = handlers  # its import calls logging.basicConfig: undo that
+            root.setLevel(level)
+            model = wordllama.WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+            _VECTORS.append(WordVectors(model.tokenizer, np.ascontiguousarray(model.embedding, np.float32)))
+        return _VECTORS[0]
+
+
+@dataclass(frozen=True)
+class _Side:
+    """What the features read of a text: its tokens, content words, their stems."""
+
+    tokens: list[str]
+    words: list[str]
+    stems: list[str]
+
+    @classmethod
+    def of(cls, text: str) -> "_Side":
+        found = tokens(text)
+        content = [t for t in found if t not in STOPWORDS]
+        return cls(found, content, [stem(w) for w in content])
+
+
+@lru_cache(maxsize=16_384)
+def _document(text: str) -> _Side:
+    """A candidate's text read once: candidates recur from one look-up to the next."""
+    return _Side.of(text)
+
+
+def overlap(a: str, b: str) -> float:
+    """The cosine of the two texts' sets of content stems: a cheap bound on how alike they read."""
+    stems_a, stems_b = set(_document(a).stems), set(_document(b).stems)
+    if not stems_a or not stems_b:
+        return 0.0
+    return len(stems_a & stems_b) / math.sqrt(len(stems_a) * len(stems_b))
+
+
+FEATURES = (
+    "bm25",  # Okapi BM25 of the query's words in the document (text and title)
+    "bm25_stems",  # the same over stems, each weighted by its rarest word
+    "query_covered",  # weighted share of the query's stems in the document
+    "document_covered",  # share of the document's stems in the query
+    "title_covered",  # share of the title's stems in the query
+    "bigrams",  # share of the document's stem bigrams in the query
+    "token_set",  # rapidfuzz token_set_ratio
+    "partial",  # rapidfuzz partial_ratio of the document's text in the query
+    "embedding",  # cosine of the word-vector means: query and document
+    "numbers_agree",  # a number of the query has its value in the document
+    "numbers_conflict",  # the document has a value the query does not, which has numbers
+    "names_covered",  # share of the query's capitalised words in the document
+    "document_length",
+    "embedding_text",  # cosine: query and the document's text alone
+    "embedding_title",  # cosine: query and the title alone
+    "embedding_sentence",  # best cosine between a sentence of the query and the document
+    "embedding_rank",  # 1 / (1 + rank by embedding among the candidates)
+    "char_grams",  # share of the document's character 4-grams in the query
+    "soft_query",  # weighted mean over query words of the best word-vector cosine in the document
+    "soft_document",  # mean over document words of the best cosine in the query
+    "soft_query_06",  # weighted share of query words with a cosine of 0.6 or more
+    "soft_document_06",
+    # Relative to the best candidate of the same look-up:
+    "bm25_rel",
+    "bm25_stems_rel",
+    "embedding_rel",
+    "embedding_text_rel",
+    "embedding_title_rel",
+    "embedding_sentence_rel",
+)
+_RELATIVE = ("bm25", "bm25_stems", "embedding", "embedding_text", "embedding_title", "embedding_sentence")
+_RELATIVE_COLUMNS = [FEATURES.index(name) for name in _RELATIVE]
+_BASE = len(FEATURES) - len(_RELATIVE)  # the relative ones come last
+
+
+def _dot(a: Vectors, b: Vectors) -> Vectors:
+    """a @ b.T in numpy's own loops: OpenBLAS would start threads for these small products, and
+    in a web worker sharing its cores those cost more than the arithmetic (2x the time here)."""
+    product: Vectors = np.einsum("ik,jk->ij", a, b)
+    return product
+
+
+def _grams(text: str, n: int = 4) -> set[str]:
+    joined = text.replace(" ", "")
+    return {joined[i : i + n] for i in range(len(joined) - n + 1)}
+
+
+def _bm25(
+    terms: Collection[str],
+    counts: Mapping[str, int],
+    length: int,
+    weights: Mapping[str, float],
+    average: float,
+) -> float:
+    score = 0.0
+    norm = 1.2 * (0.25 + 0.75 * length / average)
+    for term in terms:
+        tf = counts.get(term)
+        if tf:
+            score += weights[term] * tf * 2.2 / (tf + norm)
+    return score
+
+
+def features(
+    query: str,
+    documents: Sequence[tuple[str, str | None]],
+    weight: Callable[[str], float],
+    vectors: WordVectors,
+    average_length: float,
+) -> npt.NDArray[np.float64]:
+    """One row of FEATURES per (text, title) document, against `query`; `weight(word)` is the
+    word's inverse document frequency in the collection searched. A document without a title is
+    read as its text twice, as if its title said it again."""
+    n = len(documents)
+    if n == 0:
+        return np.zeros((0, len(FEATURES)))
+    q = _Side.of(query)
+    q_set = set(q.words)
+    q_stems = set(q.stems)
+    q_weights = {w: weight(w) for w in q_set}
+    stem_weights: dict[str, float] = {}
+    for w in q_set:  # a stem weighs as its rarest word
+        s = stem(w)
+        stem_weights[s] = max(stem_weights.get(s, 0.0), q_weights[w])
+    q_total = sum(stem_weights.values()) or 1.0
+    q_bigrams = set(itertools.pairwise(q.stems))
+    names = {stem(w) for name in _NAME.findall(query) for w in words(name)}
+    q_numbers = number_values(query)
+    q_text = " ".join(q.tokens)
+    q_grams = _grams(q_text)
+    q_unique = list(dict.fromkeys(q.words))
+    q_word_weights = np.array([q_weights[w] for w in q_unique])
+    q_word_total = float(q_word_weights.sum()) or 1.0
+    sentences = [t for t in (_Side.of(s).tokens for s in _SENTENCE_END.split(query)) if len(t) >= 3]
+
+    # Every word's vector is looked up once: the texts' vectors are sums of their words'.
+    bodies = [_document(text) for text, _ in documents]
+    headings = [
+        _document(title) if title else body for (_, title), body in zip(documents, bodies, strict=True)
+    ]
+    index: dict[str, int] = {}
+    for side in (q, *bodies, *headings):
+        for token in side.tokens:
+            index.setdefault(token, len(index))
+    known = list(index)
+    sums = vectors.sums(known)
+    units = vectors.units(known)
+
+    def text_vectors(texts: Sequence[list[str]]) -> Vectors:
+        lengths = [len(t) for t in texts]
+        flat = [index[token] for t in texts for token in t]
+        if not flat:
+            return np.zeros((len(texts), sums.shape[1]), np.float32)
+        starts = np.cumsum([0, *lengths[:-1]])
+        # A zero row after the last word: an empty text at the end starts there.
+        rows = np.vstack([sums[flat], np.zeros((1, sums.shape[1]), np.float32)])
+        totals = np.add.reduceat(rows, starts, axis=0)
+        totals[np.array(lengths) == 0] = 0.0
+        norms = np.linalg.norm(totals, axis=1, keepdims=True)
+        unit: Vectors = (totals / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+        return unit
+
+    q_vector = text_vectors([q.tokens])[0]
+    q_sentences = text_vectors(sentences) if sentences else q_vector[None, :]
+    body_vectors = text_vectors([b.tokens for b in bodies])
+    heading_vectors = text_vectors([h.tokens for h in headings])
+    document_vectors = body_vectors + heading_vectors  # the mean of both, as one text's tokens
+    document_vectors /= np.where(
+        (norms := np.linalg.norm(document_vectors, axis=1, keepdims=True)) == 0, 1.0, norms
+    )
+    embedding = _dot(document_vectors, q_vector[None, :])[:, 0]
+    embedding_text = _dot(body_vectors, q_vector[None, :])[:, 0]
+    embedding_title = _dot(heading_vectors, q_vector[None, :])[:, 0]
+    embedding_sentence = _dot(document_vectors, q_sentences).max(axis=1)
+    similar = (
+        _dot(units[[index[w] for w in q_unique]], units) if q_unique else None
+    )  # query words x all words
+
+    rows = np.zeros((n, len(FEATURES)))
+    for k, (text, title) in enumerate(documents):
+        body, heading = bodies[k], headings[k]
+        d_words, d_stems = body.words + heading.words, body.stems + heading.stems
+        length = len(d_words)
+        d_stem_set = set(d_stems)
+        common = q_stems & d_stem_set
+        title_stems = set(heading.stems)
+        d_bigrams = set(itertools.pairwise(d_stems))
+        d_numbers = number_values(f"{text} {title}" if title else text) if q_numbers else frozenset()
+        d_text = " ".join(body.tokens + heading.tokens)
+        d_grams = _grams(d_text)
+        soft = (0.0, 0.0, 0.0, 0.0)
+        if similar is not None and d_words:
+            columns = similar[:, [index[w] for w in dict.fromkeys(d_words)]]
+            best_q, best_d = columns.max(axis=1), columns.max(axis=0)
+            soft = (
+                float(q_word_weights @ best_q) / q_word_total,
+                float(best_d.sum()) / len(best_d),
+                float(q_word_weights @ (best_q >= 0.6)) / q_word_total,
+                float(np.count_nonzero(best_d >= 0.6)) / len(best_d),
+            )
+        rows[k, :_BASE] = (
+            _bm25(q_set, Counter(d_words), length, q_weights, average_length),
+            _bm25(q_stems, Counter(d_stems), length, stem_weights, average_length),
+            sum(stem_weights[s] for s in common) / q_total,
+            len(common) / (len(d_stem_set) or 1),
+            len(common & title_stems) / (len(title_stems) or 1),
+            len(q_bigrams & d_bigrams) / (len(d_bigrams) or 1),
+            fuzz.token_set_ratio(q_text, d_text) / 100,
+            fuzz.partial_ratio(" ".join(body.tokens), q_text) / 100,
+            embedding[k],
+            float(bool(q_numbers & d_numbers)),
+            float(bool(q_numbers) and bool(d_numbers - q_numbers)),
+            len(names & d_stem_set) / (len(names) or 1),
+            math.log1p(length),
+            embedding_text[k],
+            embedding_title[k],
+            embedding_sentence[k],
+            0.0,  # embedding_rank, below
+            len(q_grams & d_grams) / (len(d_grams) or 1),
+            *soft,
+        )
+    rank = np.empty(n)
+    rank[np.argsort(-embedding, kind="stable")] = np.arange(n)
+    rows[:, FEATURES.index("embedding_rank")] = 1 / (1 + rank)
+    best = np.maximum(rows[:, _RELATIVE_COLUMNS].max(axis=0), 1e-9)
+    rows[:, _BASE:] = rows[:, _RELATIVE_COLUMNS] / best
+    return rows
+
+
+# -- the model -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reranker:
+    """A linear model over FEATURES (trained pairwise) and its calibration into a probability."""
+
+    mean: npt.NDArray[np.float64]
+    scale: npt.NDArray[np.float64]
+    weights: npt.NDArray[np.float64]
+    calibration: tuple[float, float]  # probability = sigmoid(a * score + b)
+    average_length: float  # words of a document, on average, in the collection trained on
+    candidates: int  # how many candidates the index is asked for
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Reranker":
+        """The model as `train_reranker.py` wrote it; its features must be FEATURES."""
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError("The re-ranker was trained on other features: train it again.")
+        a, b = data["calibration"]
+        return cls(
+            np.array(data["mean"], dtype=np.float64),
+            np.array(data["scale"], dtype=np.float64),
+            np.array(data["weights"], dtype=np.float64),
+            (float(a), float(b)),
+            float(data["average_length"]),
+            int(data["candidates"]),
+        )
+
+    def scores(self, matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """The probability, for each row of features, that its document is the claim looked for."""
+        raw = ((matrix - self.mean) / self.scale) @ self.weights
+        a, b = self.calibration
+        probability: npt.NDArray[np.float64] = 1 / (1 + np.exp(-(a * raw + b)))
+        return probability
+
+    def rank(
+        self, query: str, documents: Sequence[tuple[str, str | None]], weight: Callable[[str], float]
+    ) -> npt.NDArray[np.float64]:
+        """The probability of each (text, title) document being the claim `query` states."""
+        return self.scores(features(query, documents, weight, word_vectors(), self.average_length))
+
+
+@lru_cache(maxsize=1)
+def reranker() -> Reranker:
+    """The shipped model (claims/matching/reranker.json), read once per process."""
+    return Reranker.from_json(json.loads(MODEL_PATH.read_text(encoding="utf-8")))

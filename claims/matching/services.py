@@ -1,0 +1,110 @@
+"""Matching: the desk's claims and the imported fact-checks that state a text's claim, best first.
+
+`Matcher(session).match(text)` finds candidates through the full-text indexes, scores them with
+the re-ranker (`retrieval`), and says how each relates to the text (`relations`): the same claim,
+the same with another number, its negation, or only related. It only reads.
+"""
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import ClassVar, Literal
+
+from sqlalchemy.orm import Session
+
+from claims.matching.relations import Relation, relation, similarity
+from claims.matching.retrieval import Candidate, IndexSearch, Reranker, overlap, reranker
+
+MAX_TEXT = 5000  # characters of a text matched; a longer one is read up to here
+# Below this cosine of their content stems two texts are never the same claim: relations.SAME_CLAIM
+# (0.6) weighs names up to 1.5, which lifts a plain cosine of 0.4 to 0.6 at most.
+OVERLAP = 0.3
+Implied = Literal["same", "opposite"]
+
+
+@dataclass(frozen=True)
+class Match:
+    """A claim on the desk or an imported fact-check, as it bears on the text matched."""
+
+    kind: Literal["claim", "factcheck"]
+    id: str
+    text: str
+    score: float  # in [0, 1]: how likely this is the claim the text states
+    relation: Relation
+    status: str | None = None  # a claim's workflow status
+    rating: str | None = None  # a claim's published rating; a fact-check's, as its publisher wrote it
+    url: str | None = None  # a fact-check's review
+    publisher: str | None = None
+    verdict: str | None = None  # a fact-check's rating on the common scale
+    # What a published rating says of the text's claim: the same (a `same` match) or the opposite
+    # (a `negation`); None when nothing was rated or the claims differ.
+    verdict_implies: Implied | None = None
+
+
+class Matcher:
+    """Ranks the desk's claims and the imported fact-checks together against a claim text."""
+
+    # A different number makes another claim, and a claim that only shares a subject is not this
+    # one: both rank below the same claim (or its negation) scored alike.
+    FACTORS: ClassVar[Mapping[Relation, float]] = MappingProxyType(
+        {Relation.NUMBER_CONFLICT: 0.8, Relation.RELATED: 0.8}
+    )
+    # Relations are read for the best `limit + SPARE` only (a quarter of a millisecond each): a
+    # demoted match makes room for one of the next few, not for one far below.
+    SPARE = 4
+
+    def __init__(
+        self, session: Session, model: Callable[[], Reranker] = reranker, candidates: int | None = None
+    ) -> None:
+        """`candidates`: how many the index is asked for and the model scores (by default as many
+        as it was trained on); fewer is faster, and finds what shares most words all the same."""
+        self.session = session
+        self.model = model
+        self.candidates = candidates
+
+    def match(
+        self, text: str, limit: int = 10, exclude: Collection[str] = (), min_score: float = 0.0
+    ) -> list[Match]:
+        """Up to `limit` matches of `text`, best first, none of the ids in `exclude`, none scoring
+        below `min_score`."""
+        text = text[:MAX_TEXT]
+        if limit < 1 or not text.strip():
+            return []
+        model = self.model()
+        wanted = max(self.candidates or model.candidates, limit)
+        found = IndexSearch(self.session).candidates(text, wanted, exclude)
+        if not found.candidates:
+            return []
+        scores = model.rank(text, [(c.text, c.title) for c in found.candidates], found.idf)
+        best = sorted(range(len(scores)), key=lambda i: -scores[i])  # stable: ties keep the index's order
+        matches = [_match(text, found.candidates[i], float(scores[i])) for i in best[: limit + self.SPARE]]
+        matches.sort(key=lambda m: -m.score)
+        return [m for m in matches if m.score >= min_score][:limit]
+
+
+def _match(text: str, candidate: Candidate, score: float) -> Match:
+    # Texts sharing under OVERLAP of their content stems are not the same claim: `relation` (a
+    # quarter of a millisecond) would answer `related` for them anyway.
+    related = relation(text, candidate.text) if overlap(text, candidate.text) >= OVERLAP else Relation.RELATED
+    if related is not Relation.RELATED:
+        # The same claim (maybe negated, maybe with another number): the re-ranker, trained on
+        # tweets against fact-checks, underrates two short claims in the same words; their share
+        # of content is the better measure then.
+        score = max(score, similarity(text, candidate.text))
+    score *= Matcher.FACTORS.get(related, 1.0)
+    implies: Implied | None = None
+    if candidate.rating is not None:
+        implies = "same" if related is Relation.SAME else "opposite" if related is Relation.NEGATION else None
+    return Match(
+        kind=candidate.kind,
+        id=candidate.id,
+        text=candidate.text,
+        score=round(min(max(score, 0.0), 1.0), 4),
+        relation=related,
+        status=candidate.status,
+        rating=candidate.rating,
+        url=candidate.url,
+        publisher=candidate.publisher,
+        verdict=candidate.verdict,
+        verdict_implies=implies,
+    )

@@ -1,0 +1,150 @@
+"""The matcher's first stage and its model: index look-ups by the rarest words, remembered word
+counts, the shipped re-ranker and its word vectors (offline)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from sqlmodel import Session
+
+from claims.matching import retrieval
+from claims.matching.retrieval import FEATURES, IndexSearch, Reranker, choose_terms, index_terms
+
+
+def look_up(engine, text: str, limit: int = 10, exclude: tuple[str, ...] = ()) -> list[str]:
+    with Session(engine) as session:
+        return [c.id for c in IndexSearch(session).candidates(text, limit, exclude).candidates]
+
+
+def test_documents_sharing_the_rarer_words_come_first_and_ties_oldest_first(submit, engine) -> None:
+    two = submit("Alpha bravo charlie delta.").get_json()["id"]
+    one = submit("Alpha echo foxtrot golf.").get_json()["id"]
+    other = submit("Alpha echo hotel india.").get_json()["id"]
+    unrelated = submit("Kilo lima mike november.").get_json()["id"]
+    found = look_up(engine, "Alpha bravo kilo oscar.")
+    assert found[0] == two  # alpha and bravo; then the claims holding one word each
+    assert set(found) == {two, one, other, unrelated}
+    assert found.index(one) < found.index(other)  # the same words: the older first
+    assert look_up(engine, "Alpha bravo kilo oscar.", exclude=(two,))[0] != two
+    assert look_up(engine, "Alpha bravo kilo oscar.", limit=1) == [two]
+    assert look_up(engine, "Papa quebec romeo.") == []
+    assert look_up(engine, "the of and") == []
+
+
+def test_imported_fact_checks_are_looked_up_with_the_claims(client, submit, make_user, engine) -> None:
+    claim = submit("The harbour tunnel cost 40 million euros.").get_json()["id"]
+    editor = make_user("editor")
+    review = {
+        "@type": "ClaimReview",
+        "url": "https://checks.example.org/tunnel",
+        "claimReviewed": "The harbour tunnel cost 400 million euros.",
+        "author": {"@type": "Organization", "name": "Example Checks"},
+        "reviewRating": {"@type": "Rating", "alternateName": "False"},
+    }
+    assert client.post("/api/v1/factchecks", json=review, headers=editor.headers).status_code == 200
+    with Session(engine) as session:
+        found = IndexSearch(session).candidates("How much did the harbour tunnel cost?", 10)
+    kinds = {c.kind: c for c in found.candidates}
+    assert kinds["claim"].id == claim
+    checked = kinds["factcheck"]
+    assert (checked.rating, checked.verdict, checked.url) == ("False", "false", review["url"])
+    assert found.documents >= 2  # about: the highest seq of each table
+    assert found.holding["harbour"] == 2
+
+
+def test_the_rarest_words_are_chosen_within_the_budget(monkeypatch) -> None:
+    holding = {"pyongyang": 40, "resolution": 900, "said": 9_000, "x": 1, "41": 3}
+    monkeypatch.setattr(retrieval, "POSTINGS_BUDGET", 10_000)
+    assert choose_terms(["said", "resolution", "pyongyang", "x", "41", "absent"], holding) == [
+        "41",
+        "pyongyang",
+        "resolution",
+        "said",
+    ]
+    monkeypatch.setattr(retrieval, "POSTINGS_BUDGET", 1_000)
+    assert choose_terms(["said", "resolution", "pyongyang", "41"], holding) == [
+        "41",
+        "pyongyang",
+        "resolution",
+    ]
+    assert choose_terms(["said"], holding) == ["said"]  # at least one, however common
+
+
+def test_index_terms_follow_each_engine(monkeypatch) -> None:
+    assert index_terms("Café in Zürich: the U.N. co-sponsored it", "sqlite") == [
+        "cafe",
+        "zurich",
+        "u",
+        "n",
+        "co",
+        "sponsored",
+    ]
+    assert index_terms("Café in Zürich", "postgresql") == ["café", "zürich"]  # `simple` keeps accents
+    assert len(index_terms(" ".join(f"word{n}" for n in range(500)), "sqlite")) == retrieval.MAX_COUNTED
+
+
+def test_counts_are_remembered_in_large_tables_only(submit, engine, monkeypatch) -> None:
+    submit("Pyongyang rejected the resolution.")
+    with Session(engine) as session:
+        assert IndexSearch(session).candidates("Pyongyang", 5).holding["pyongyang"] == 1
+    submit("Pyongyang answered within the hour.")
+    with Session(engine) as session:  # a small table: counted afresh each time
+        assert IndexSearch(session).candidates("Pyongyang", 5).holding["pyongyang"] == 2
+    monkeypatch.setattr(retrieval, "REMEMBER_FROM", 1)
+    try:
+        with Session(engine) as session:
+            assert IndexSearch(session).candidates("Pyongyang", 5).holding["pyongyang"] == 2
+        submit("Pyongyang fired a missile.")
+        with Session(engine) as session:  # remembered for a while, as in a large table
+            found = IndexSearch(session).candidates("Pyongyang", 5)
+            assert found.holding["pyongyang"] == 2
+            assert len(found.candidates) == 3  # the look-up itself is never stale
+        retrieval.forget_counts()
+        with Session(engine) as session:
+            assert IndexSearch(session).candidates("Pyongyang", 5).holding["pyongyang"] == 3
+    finally:
+        retrieval.forget_counts()  # the next test's tables are small: nothing of this one stays
+
+
+def test_the_shipped_model_matches_the_features() -> None:
+    data = json.loads(retrieval.MODEL_PATH.read_text())
+    model = Reranker.from_json(data)
+    assert len(model.weights) == len(model.mean) == len(model.scale) == len(FEATURES)
+    assert model.candidates >= 10
+    assert retrieval.MODEL_PATH.stat().st_size < 20_000
+    with pytest.raises(ValueError, match="other features"):
+        Reranker.from_json({**data, "features": data["features"][:-1]})
+
+
+def test_the_same_claim_outranks_a_reworded_other_one() -> None:
+    model = retrieval.reranker()
+    documents = [
+        ("Seoul co-sponsored the resolution on North Korea's human rights.", None),
+        ("Seoul rejected the resolution on North Korea's missile launches.", None),
+        ("The harbour tunnel cost 40 million euros.", "Did the tunnel cost 40 million?"),
+    ]
+    scores = model.rank(
+        "South Korea co-sponsored the UN resolution on North Korean human rights", documents, lambda w: 3.0
+    )
+    assert scores[0] > scores[1] > scores[2]
+    assert all(0 <= s <= 1 for s in scores)
+    assert model.rank("anything", [], lambda w: 1.0).shape == (0,)
+
+
+def test_word_vectors_load_from_the_wheel_without_the_network() -> None:
+    script = (
+        "import socket\n"
+        "def refuse(*a, **k): raise OSError('no network in this test')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "socket.getaddrinfo = refuse\n"
+        "from claims.matching.retrieval import word_vectors\n"
+        "v = word_vectors().units(['north', 'korea'])\n"
+        "print(v.shape, round(float((v * v).sum()), 3))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(2, 256) 2.0"
