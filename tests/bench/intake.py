@@ -313,7 +313,8 @@ def check_stored(url: str) -> str:
             newest = session.scalars(sa.select(Claim.id).order_by(Claim.seq.desc()).limit(1)).one()
             user = UserService(session).find(USER)
             claim = service.get(newest, user)
-            intact = History.verify(service.events(newest, user)) is None
+            _events, check, _head = service.events(newest, user)
+            intact = check.intact
             version = claim.version
             whole = bool(claim.appearances and claim.tags) and version == STORED_VERSION
             session.rollback()
