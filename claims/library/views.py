@@ -72,6 +72,7 @@ class FactChecks(MethodView):
 @blp.route("/<factcheck_id>")
 @require_role("submitter")
 @blp.response(200, FactCheckDetailOut)
+@blp.alt_response(404, description="No such fact-check.")
 @blp.doc(security=BEARER)
 def get_factcheck(factcheck_id: str) -> FactCheck:
     """One imported fact-check, with the ClaimReview as it was imported (`raw`)."""

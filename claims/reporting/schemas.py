@@ -4,6 +4,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from claims.matching.schemas import MatchOut
 from claims.reporting.services import MAX_TEXT
 from claims.schemas import ClaimSubmitOut
 from service.core.fields import Text, UTCDateTime, WebURL
@@ -46,21 +47,6 @@ class NumberOut(Schema):
     text = fields.String()
     value = fields.Raw(metadata={"type": "number"})
     unit = fields.String(allow_none=True)
-
-
-class MatchOut(Schema):
-    """A claim on the desk or an imported fact-check that matches a sentence."""
-
-    kind = fields.String(metadata={"enum": ["claim", "factcheck"]})
-    id = fields.String()
-    text = fields.String()
-    score = fields.Float()
-    relation = fields.String(metadata={"enum": ["same", "number_conflict", "negation", "related"]})
-    status = fields.String(allow_none=True)
-    rating = fields.String(allow_none=True)
-    url = fields.String(allow_none=True)
-    publisher = fields.String(allow_none=True)
-    verdict_implies = fields.String(allow_none=True, metadata={"enum": ["same", "opposite", None]})
 
 
 class SentenceOut(Schema):

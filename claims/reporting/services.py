@@ -8,8 +8,8 @@ copy, so every sentence's offsets point into the archive and its quote anchors t
 """
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from typing import Any, Protocol, TypedDict
 
 from sqlalchemy.orm import Session
@@ -101,11 +101,6 @@ class Reading:
     error: str | None = None
 
 
-@dataclass
-class MadeClaims:
-    submissions: list[Submission] = field(default_factory=list)
-
-
 def read_report(text: str, scorer: Scorer) -> list[dict[str, Any]]:
     """Every sentence of `text` with its offsets, numbers, kinds and check-worthiness."""
     sentences = language.analyse(text)
@@ -147,10 +142,9 @@ def add_matches(text: str, sentences: list[dict[str, Any]], matcher: Matcher) ->
 
 
 def _match_dict(match: Any) -> dict[str, Any]:
-    fields = ("kind", "id", "text", "score", "relation", "status", "rating", "url", "publisher")
-    found = {name: getattr(match, name, None) for name in fields}
-    found["relation"] = str(found["relation"]) if found["relation"] is not None else None
-    found["verdict_implies"] = getattr(match, "verdict_implies", None)
+    """A match (`claims.matching.services.Match`) as stored with its sentence: plain JSON."""
+    found: dict[str, Any] = asdict(match)
+    found["relation"] = str(found["relation"])
     return found
 
 
@@ -284,7 +278,7 @@ class ExtractionService:
         self.session.flush()
         return extraction
 
-    def lost_readings(self, before: Any, limit: int = 1000) -> list[str]:
+    def lost_readings(self, before: datetime, limit: int = 1000) -> list[str]:
         """Pending readings asked for before `before` whose source is captured: lost with a worker."""
         rows = self.session.scalars(
             select(col(ClaimExtraction.id))

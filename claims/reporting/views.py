@@ -43,6 +43,11 @@ class Extractions(MethodView):
     @blp.arguments(ExtractionIn)
     @blp.response(201, ExtractionOut, description="Read at once: every sentence, scored and matched.")
     @blp.alt_response(202, schema=ExtractionOut, description="Pending: the page is being captured.")
+    @blp.alt_response(404, description="No such source (`source_id`).")
+    @blp.alt_response(
+        422,
+        description="Invalid fields; empty text; a source with no text, or a URL that could not be captured.",
+    )
     @blp.doc(security=BEARER)
     def post(self, data: ExtractionInput) -> tuple[ClaimExtraction, int, dict[str, str]]:
         """Read a piece of reporting (pasted text, a URL to capture, or a source) into sentences."""
@@ -56,6 +61,7 @@ class Extractions(MethodView):
 @blp.route("/<extraction_id>")
 @require_role("submitter")
 @blp.response(200, ExtractionOut)
+@blp.alt_response(404, description="No such extraction.")
 @blp.doc(security=BEARER)
 def get_extraction(extraction_id: str) -> ClaimExtraction:
     """One extraction: `pending` while its page is captured, then `done` or `failed`."""
@@ -66,6 +72,11 @@ def get_extraction(extraction_id: str) -> ClaimExtraction:
 @require_role("submitter")
 @blp.arguments(ExtractionClaimsIn)
 @blp.response(201, ExtractionClaimsOut)
+@blp.alt_response(404, description="No such extraction.")
+@blp.alt_response(
+    422,
+    description="No such sentence, a text out of bounds, or the extraction is not done (nothing is written).",
+)
 @blp.doc(security=BEARER)
 def make_claims(data: dict[str, Any], extraction_id: str) -> dict[str, Any]:
     """Make claims of chosen sentences, each with its appearance quoting the report."""
