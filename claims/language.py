@@ -62,6 +62,17 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _boundaries(line: str) -> list[int]:
+    """Where sentencex ends sentences in `line`; none (the line is one sentence) when it fails."""
+    try:
+        return [int(boundary["end_index"]) for boundary in get_sentence_boundaries("en", line)]
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # a Rust panic (pyo3's PanicException is a BaseException), seen on
+        # byte offsets inside a no-break space: the line stays whole rather than failing the request
+        return []
+
+
 def _split_line(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
     line = text[start:end]
     stripped = line.lstrip()
@@ -72,13 +83,7 @@ def _split_line(text: str, start: int, end: int, spans: list[tuple[int, int]]) -
     # sentencex's boundaries are only used as cut points: whatever it answers, the pieces between
     # them cover the line exactly.
     safe = _SURROGATE.sub("\ufffd", stripped)
-    cuts = sorted(
-        {
-            int(boundary["end_index"])
-            for boundary in get_sentence_boundaries("en", safe)
-            if 0 < int(boundary["end_index"]) < len(safe)
-        }
-    )
+    cuts = sorted({boundary for boundary in _boundaries(safe) if 0 < boundary < len(safe)})
     cuts.append(len(stripped))
     previous = 0
     for cut in cuts:
