@@ -35,6 +35,7 @@ from sources.blobs import BlobStore
 BATCH = 1000  # rows read and written at a time: memory stays flat however large the desk
 CHUNK = 1 << 20  # bytes of a blob in memory at a time
 ALEMBIC = "alembic_version"
+COPY_LOCK = 0x66646B636F7079  # PostgreSQL advisory lock key held while a copy fills the target
 # Columns that name a blob by its SHA-256: the blobs a copy must find in the target's store.
 BLOB_COLUMNS = (("snapshot", "sha256"), ("snapshot", "text_sha256"), ("source", "upload_sha256"))
 
@@ -79,6 +80,7 @@ def copy_desk(
     with write_intent(False), source.connect() as src, target.connect() as dst:
         src.begin()  # one read transaction: the rows of every table as of one moment
         with dst.begin():
+            _one_copy_at_a_time(dst)
             _refuse_rows(dst, tables)  # again: another copy may have filled it meanwhile
             for table in tables:
                 report.rows[table.name] = _copy_table(src, dst, table, batch)
@@ -158,6 +160,15 @@ def _refuse_rows(dst: Connection, tables: Sequence[sa.Table]) -> None:
             raise CopyError(_NOT_EMPTY.format(what=f"rows in table {table.name}"))
 
 
+def _one_copy_at_a_time(dst: Connection) -> None:
+    """A second copy into the same PostgreSQL database stops at once instead of waiting on the
+    first one's rows and failing on a duplicate key."""
+    if dst.dialect.name != "postgresql":
+        return
+    if not dst.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(COPY_LOCK))):
+        raise CopyError("Another `factdesk db copy` is filling the target database right now.")
+
+
 # -- rows --------------------------------------------------------------------------------------
 
 
@@ -173,7 +184,7 @@ def _copy_table(src: Connection, dst: Connection, table: sa.Table, batch: int) -
     pk = [c.name for c in table.primary_key.columns]
     later: list[dict[str, Any]] = []
     count = 0
-    result = src.execution_options(yield_per=batch).execute(stmt)
+    result = src.execute(stmt.execution_options(yield_per=batch))
     for rows in result.partitions(batch):
         values = []
         for row in rows:

@@ -253,6 +253,26 @@ def _counts(url: str) -> dict[str, int]:
         engine.dispose()
 
 
+def _json_nulls(url: str) -> dict[str, tuple[int, int]]:
+    """For each JSON column with nulls, how many rows hold SQL NULL and how many JSON `null`."""
+    engine = make_engine(url)
+    counts = {}
+    try:
+        with engine.connect() as conn:
+            for table in SQLModel.metadata.sorted_tables:
+                for column in table.columns:
+                    if isinstance(column.type, sa.JSON):
+                        sql = conn.scalar(sa.select(sa.func.count()).where(column.is_(None)))
+                        json = conn.scalar(
+                            sa.select(sa.func.count()).where(sa.cast(column, sa.Text) == "null")
+                        )
+                        if sql or json:
+                            counts[f"{table.name}.{column.name}"] = (sql or 0, json or 0)
+    finally:
+        engine.dispose()
+    return counts
+
+
 # -- the copy --------------------------------------------------------------------------------------
 
 
@@ -373,6 +393,8 @@ def test_a_copy_that_does_not_verify_is_not_committed(
 def test_every_table_the_migrations_make_is_copied(desk: SourceDesk, target: str) -> None:
     """A migration that adds a table its models do not load fails here (and stops the copy)."""
     source, copy = make_engine(desk.url), make_engine(target)
+    with source.begin() as conn:  # the service writes JSON null; an older row may hold SQL NULL
+        conn.exec_driver_sql("UPDATE snapshot SET meta = NULL WHERE id = (SELECT min(id) FROM snapshot)")
     try:
         report = dbcopy.copy_desk(
             source,
@@ -391,6 +413,9 @@ def test_every_table_the_migrations_make_is_copied(desk: SourceDesk, target: str
         source.dispose()
         copy.dispose()
     assert report.rows["claim"] == len(desk.claims)
+    nulls = _json_nulls(desk.url)
+    assert nulls == _json_nulls(target)
+    assert nulls["snapshot.meta"][0] > 0 < nulls["snapshot.meta"][1]  # both kinds, kept apart
     assert report.blobs_copied == 0
     assert report.blobs_verified == len(list(FileStore(desk.data_dir / "blobs").hashes()))
 
@@ -434,3 +459,16 @@ def test_only_postgresql_targets_and_reachable_ones(desk: SourceDesk) -> None:
     unreachable = _copy(desk, "postgresql://postgres@127.0.0.1:1/nowhere")
     assert unreachable.exit_code != 0
     assert "Cannot use a database" in unreachable.output
+
+
+def test_two_copies_into_one_database_do_not_race(desk: SourceDesk, target: str) -> None:
+    holder = make_engine(target)
+    upgrade(holder)  # the first copy has migrated it and holds the lock while it fills it
+    try:
+        with holder.begin() as conn:
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(dbcopy.COPY_LOCK)))
+            second = _copy(desk, target)
+    finally:
+        holder.dispose()
+    assert second.exit_code != 0
+    assert "Another `factdesk db copy` is filling the target database" in second.output
