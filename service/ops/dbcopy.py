@@ -276,7 +276,8 @@ def _copy_blobs(
     source: BlobStore, target: BlobStore | None, report: CopyReport, on_progress: Callable[[str], object]
 ) -> set[str]:
     """Copy every blob of `source` missing from `target`, streamed, then hash each in the target's
-    store. The hashes of the source's blobs; a blob that does not hash to its name is a problem."""
+    store. The hashes of the source's blobs. A blob that does not hash to its name is a problem
+    unless it is damaged in the source's store too (copied as it was: the copy cannot mend it)."""
     store = target or source
     hashes: set[str] = set()
     for sha256 in source.hashes():
@@ -285,7 +286,14 @@ def _copy_blobs(
             _stream(source, target, sha256)
             report.blobs_copied += 1
         if _digest(store, sha256) != sha256:
-            report.problems.append(f"blob {sha256} does not hash to its name in the target's store")
+            here_too = target is None or _digest(source, sha256) != sha256
+            if here_too:
+                report.inherited.append(f"blob {sha256} does not hash to its name in the target's store")
+            else:  # a store keeps the first bytes put under a name: a rerun would not mend it
+                report.problems.append(
+                    f"blob {sha256} does not hash to its name in the target's store "
+                    "(delete it there before copying again)"
+                )
         report.blobs_verified += 1
     on_progress(f"  {report.blobs_copied} blobs copied, {report.blobs_verified} hashed in the target's store")
     return hashes

@@ -472,3 +472,49 @@ def test_two_copies_into_one_database_do_not_race(desk: SourceDesk, target: str)
         holder.dispose()
     assert second.exit_code != 0
     assert "Another `factdesk db copy` is filling the target database" in second.output
+
+
+def test_every_blob_is_hashed_and_damage_the_desk_had_is_named(tmp_path: Path, target: str) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'factdesk.db'}")
+    upgrade(engine)
+    here, there = FileStore(tmp_path / "here"), FileStore(tmp_path / "there")
+    sound, damaged = here.put_bytes(b"a statement"), here.put_bytes(b"another statement")
+    here.path(damaged).write_bytes(b"bit rot")
+    copy = make_engine(target)
+    try:
+        report = dbcopy.copy_desk(engine, copy, SQLModel.metadata, source_blobs=here, target_blobs=there)
+    finally:
+        engine.dispose()
+        copy.dispose()
+    assert (report.blobs_copied, report.blobs_verified) == (2, 2)
+    assert there.path(sound).read_bytes() == b"a statement"
+    assert report.inherited == [f"blob {damaged} does not hash to its name in the target's store"]
+    assert report.problems == []
+
+
+class GarblingStore(FileStore):
+    """A target store whose writes arrive damaged (a bad disk, a proxy rewriting bodies)."""
+
+    def put_file(self, source: Path, sha256: str) -> None:
+        source.write_bytes(b"garbled in transit")
+        super().put_file(source, sha256)
+
+
+def test_a_blob_damaged_on_its_way_fails_the_copy(tmp_path: Path, target: str) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'factdesk.db'}")
+    upgrade(engine)
+    here = FileStore(tmp_path / "here")
+    sha256 = here.put_bytes(b"a statement")
+    copy = make_engine(target)
+    try:
+        with pytest.raises(dbcopy.CopyError, match=f"blob {sha256} does not hash to its name"):
+            dbcopy.copy_desk(
+                engine,
+                copy,
+                SQLModel.metadata,
+                source_blobs=here,
+                target_blobs=GarblingStore(tmp_path / "there"),
+            )
+    finally:
+        engine.dispose()
+        copy.dispose()
