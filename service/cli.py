@@ -246,7 +246,7 @@ def db_copy(target_url: str, blobs_to: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     except StoreUnavailable as exc:
         raise click.ClickException(f"A blob store does not answer: {exc}. Nothing was committed.") from exc
-    except sa.exc.OperationalError as exc:
+    except sa.exc.DBAPIError as exc:  # unreachable, refused, or changed under the copy
         raise click.ClickException(
             f"Cannot use a database: {str(exc.orig).strip()}\nIf the copy had begun, nothing was committed."
         ) from exc

@@ -113,7 +113,7 @@ def _tables(source: Engine, target: Engine, metadata: sa.MetaData) -> list[sa.Ta
             f"This desk's database is at revision {at or 'none'}, this Factdesk's at {head}: "
             "run `factdesk db upgrade` first, then copy."
         )
-    if target.dialect.name == "sqlite" and str(target.url) == str(source.url):
+    if target.url.render_as_string(hide_password=False) == source.url.render_as_string(hide_password=False):
         raise CopyError("The target is this desk's own database.")
     target_at = _revision(target)
     if target_at is None:
