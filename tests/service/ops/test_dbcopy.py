@@ -106,7 +106,8 @@ def _close(app: Flask) -> None:
 
 
 @pytest.fixture(scope="module")
-def desk(tmp_path_factory: pytest.TempPathFactory) -> SourceDesk:
+def desk(server: Engine, tmp_path_factory: pytest.TempPathFactory) -> SourceDesk:
+    """The SQLite desk every copy starts from (built only when there is a PostgreSQL to copy to)."""
     data_dir = tmp_path_factory.mktemp("desk")
     url = f"sqlite:///{data_dir / 'factdesk.db'}"
     engine = make_engine(url)
