@@ -145,6 +145,13 @@ def desk(server: Engine, tmp_path_factory: pytest.TempPathFactory) -> SourceDesk
     return SourceDesk(data_dir, url, people, list(every), published, cookie.value)
 
 
+def _submission(n: int) -> dict[str, object]:
+    return {
+        "text": f"The harbour tunnel carried {n + 1} thousand cars on its first day.",
+        "tags": [f"t{n % 3}"],
+    }
+
+
 def _claim(
     client: FlaskClient, people: dict[str, Person], sources: dict[int, str], n: int, state: str
 ) -> str:
@@ -152,11 +159,7 @@ def _claim(
     headers = people["submitter"].headers
     if n % 10 == 0:  # some submissions carry an Idempotency-Key, kept as the service keeps them
         headers = {**headers, "Idempotency-Key": f"claim-{n}"}
-    body = {
-        "text": f"The harbour tunnel carried {n + 1} thousand cars on its first day.",
-        "tags": [f"t{n % 3}"],
-    }
-    created = client.post("/api/v1/claims", json=body, headers=headers)
+    created = client.post("/api/v1/claims", json=_submission(n), headers=headers)
     assert created.status_code == 201, created.get_json()
     claim_id = created.get_json()["id"]
     if state == "submitted":
@@ -313,6 +316,10 @@ def test_the_copy_answers_as_the_desk_did(desk: SourceDesk, target: str, tmp_pat
                 for client in (old, new)
             ]
             assert found[0] == found[1] != set(), query
+        # An Idempotency-Key used on SQLite is still in force: the retry gets the first answer.
+        retry = {**desk.people["submitter"].headers, "Idempotency-Key": "claim-0"}
+        replayed = new.post("/api/v1/claims", json=_submission(0), headers=retry)
+        assert (replayed.status_code, replayed.get_json()["id"]) == (201, desk.published[0])
         # The copy takes new rows: its counters start after the copied ones.
         made = new.post("/api/v1/claims", json={"text": "A new claim on the copy."}, headers=editor)
         assert made.status_code == 201, made.get_json()
