@@ -25,7 +25,7 @@ from service.core.database import utcnow
 from service.core.effects import Effects
 from service.webhooks.sender import WebhookSender
 from service.webhooks.services import DeliveryService, Outbox, WebhookService
-from sources.blobs import BlobStore
+from sources.blobs import BlobStore, open_store
 from sources.fetcher import SafeFetcher
 from sources.netpolicy import AddressPolicy
 from sources.sandbox import Limits
@@ -69,7 +69,7 @@ class Services:
 
     @cached_property
     def blobs(self) -> BlobStore:
-        return BlobStore(self.settings.data_dir / "blobs")
+        return open_store(self.settings.blob_url, self.settings)
 
     @cached_property
     def sources(self) -> SourceService:

@@ -7,10 +7,11 @@ the extracted text, and decides the source's health. Services flush; the caller 
 import hashlib
 import os
 import tempfile
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Required, TypedDict
+from typing import IO, BinaryIO, Required, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +22,7 @@ from service.accounts.models import Role, User, ensure_role
 from service.core.database import utcnow
 from service.core.effects import Effect, Effects
 from service.core.errors import ConflictError
-from sources.blobs import BlobStore
+from sources.blobs import BlobMissing, BlobStore
 from sources.errors import SnapshotNotFound, SourceNotFound, UploadRefused, UploadTooLarge
 from sources.extract import SNIFF_BYTES, Extraction, sniff_type
 from sources.fetcher import FetchResult, SafeFetcher
@@ -53,6 +54,19 @@ class NewUpload(SourceFields, total=False):
     """The fields beside an uploaded document (`SourceUploadIn`): where it lives, if anywhere."""
 
     url: str | None
+
+
+@dataclass(frozen=True)
+class Archived:
+    """A snapshot's archived bytes, found in the store: `open()` streams them."""
+
+    sha256: str
+    size: int
+    content_type: str
+    store: BlobStore
+
+    def open(self) -> AbstractContextManager[BinaryIO]:
+        return self.store.open(self.sha256)
 
 
 @dataclass
@@ -219,17 +233,27 @@ class SourceService:
             raise SnapshotNotFound(f"No snapshot {snapshot_id!r} of source {source_id!r}.")
         return snapshot
 
-    def content_path(self, snapshot: Snapshot) -> Path:
-        """The archived bytes of a successful snapshot."""
-        if not snapshot.ok or snapshot.sha256 is None or not self.blobs.exists(snapshot.sha256):
+    def content(self, snapshot: Snapshot) -> Archived:
+        """The archived bytes of a successful snapshot, to stream (StoreUnavailable when the store
+        does not answer)."""
+        if not snapshot.ok or snapshot.sha256 is None:
             raise SnapshotNotFound("This snapshot has no archived content.")
-        return self.blobs.path(snapshot.sha256)
+        try:
+            size = self.blobs.size(snapshot.sha256)
+        except BlobMissing as exc:
+            raise SnapshotNotFound("This snapshot has no archived content.") from exc
+        return Archived(
+            snapshot.sha256, size, snapshot.content_type or "application/octet-stream", self.blobs
+        )
 
     def text(self, snapshot: Snapshot) -> str:
         """The text extracted from a snapshot."""
         if snapshot.text_sha256 is None:
             raise SnapshotNotFound(snapshot.text_error or "This snapshot has no extracted text.")
-        return self.blobs.read_text(snapshot.text_sha256)
+        try:
+            return self.blobs.read_text(snapshot.text_sha256)
+        except BlobMissing as exc:
+            raise SnapshotNotFound("This snapshot's text is missing from the archive.") from exc
 
     def good_snapshot(self, source: Source) -> Snapshot | None:
         return self.session.get(Snapshot, source.good_snapshot_id) if source.good_snapshot_id else None
@@ -379,12 +403,18 @@ class CaptureService:
             last_modified=result.last_modified,
             error=result.error,
         )
-        if result.ok and result.body_path is not None and result.sha256:
-            blob = self.blobs.put_file(result.body_path, result.sha256)
-            extraction = extract_contained(blob, snapshot.content_type or "", snapshot.charset, self.limits)
-            _attach(snapshot, extraction, self.blobs)
-        elif result.body_path is not None:
-            result.body_path.unlink(missing_ok=True)
+        try:
+            if result.ok and result.body_path is not None and result.sha256:
+                # Read from the spooled file (a bucket would mean fetching it back), then store both:
+                # both are in the store before the snapshot that names them is recorded.
+                extraction = extract_contained(
+                    result.body_path, snapshot.content_type or "", snapshot.charset, self.limits
+                )
+                self.blobs.put_file(result.body_path, result.sha256)
+                _attach(snapshot, extraction, self.blobs)
+        finally:  # stored, or not to be kept: a store that failed leaves nothing behind either
+            if result.body_path is not None:
+                result.body_path.unlink(missing_ok=True)
         return Fetched(result, snapshot)
 
     def record(self, plan: CapturePlan, fetched: Fetched) -> CaptureReport:
@@ -426,7 +456,8 @@ class CaptureService:
 
     def read_text(self, plan: TextPlan) -> Extraction:
         """Read the document's text in a contained process (no database)."""
-        return extract_contained(self.blobs.path(plan.sha256), plan.content_type, plan.charset, self.limits)
+        with self.blobs.local_path(plan.sha256) as path:
+            return extract_contained(path, plan.content_type, plan.charset, self.limits)
 
     def record_text(self, plan: TextPlan, extraction: Extraction) -> CaptureReport:
         """Store the text (or why there is none); a report for re-anchoring the source's quotes."""

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
@@ -40,11 +41,15 @@ class Settings:
     rate_limit_writes: str = "60/minute"  # API writes per user (per address without a token); "off"
     rate_limit_public: str = "600/minute"  # badges, pages, oEmbed, feed per client address; "off"
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)  # networks whose X-Forwarded-For counts
+    blob_url: str = ""  # where archives live: file:///path (default DATA_DIR/blobs) or s3://bucket/prefix
+    s3_endpoint_url: str = ""  # an S3-compatible service other than AWS (credentials: the AWS_* variables)
 
     def __post_init__(self) -> None:
         # Absolute from the start: Flask resolves relative file paths against the package, not the
         # working directory, so a relative data dir broke every archived copy's download.
         object.__setattr__(self, "data_dir", Path(self.data_dir).resolve())
+        if not self.blob_url:
+            object.__setattr__(self, "blob_url", (self.data_dir / "blobs").as_uri())
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> "Settings":
@@ -89,6 +94,11 @@ class Settings:
             raise SettingsError("FACTDESK_BADGE_MAX_AGE must not be negative.")
         if self.base_url and not self.base_url.startswith(("http://", "https://")):
             raise SettingsError("FACTDESK_BASE_URL must start with http:// or https://.")
+        blobs = urlsplit(self.blob_url)
+        if blobs.scheme != "file":
+            raise SettingsError("FACTDESK_BLOB_URL must be file:///path.")
+        if self.s3_endpoint_url and not self.s3_endpoint_url.startswith(("http://", "https://")):
+            raise SettingsError("FACTDESK_S3_ENDPOINT_URL must start with http:// or https://.")
 
 
 def _convert(name: str, kind: object, raw: object) -> object:
