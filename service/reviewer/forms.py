@@ -16,7 +16,8 @@ from claims.schemas import CitationIn, ClaimListArgs, TransitionIn
 from claims.services import ClaimFilters
 from claims.verification import TransitionBody
 from claims.workflow import BY_ACTION
-from service.accounts.models import User
+from service.accounts.models import ROLES, User
+from service.accounts.services import UserService
 from service.core.errors import InvalidInputError
 from service.core.pagination import decode_cursor
 from service.web.problems import flatten_messages
@@ -126,3 +127,34 @@ def claim_choices(form: Any) -> list[ClaimChoice]:
         raise InvalidInputError(CHECK_FIELDS, {"pick": ["Tick at least one sentence."]})
     loaded: dict[str, list[ClaimChoice]] = _load(ExtractionClaimsIn(), {"items": items})
     return loaded["items"]
+
+
+def new_user_fields(form: Mapping[str, str]) -> tuple[str, str]:
+    """The name and role of a user to add, as `POST /api/v1/users` takes them."""
+    name, role = form.get("name", "").strip(), form.get("role", "")
+    errors = {}
+    if not name or len(name) > 80:
+        errors["name"] = ["A user name has 1 to 80 characters."]
+    if role not in ROLES:
+        errors["role"] = [f"One of {', '.join(ROLES)}."]
+    if errors:
+        raise InvalidInputError(CHECK_FIELDS, errors)
+    return name, role
+
+
+def apply_person_change(users: UserService, user: User, form: Mapping[str, str]) -> str:
+    """Apply the one change a people-page form asks for (`role`, or `disabled` = 1 or 0); what
+    was done, in words."""
+    if "role" in form:
+        role = form["role"]
+        if role not in ROLES:
+            raise InvalidInputError(f"Unknown role {role[:40]!r}.", {"role": [f"One of {', '.join(ROLES)}."]})
+        users.set_role(user, role)
+        return f"{user.name} is now {'an' if role[0] in 'aeiou' else 'a'} {role}."
+    disabled = form.get("disabled")
+    if disabled not in ("0", "1"):
+        raise InvalidInputError("This form asks for no change.", {"form": ["Give a role or disabled."]})
+    users.set_disabled(user, disabled == "1")
+    if disabled == "1":
+        return f"{user.name} is disabled: their tokens and desk sessions stopped working."
+    return f"{user.name} is enabled again: their tokens work; they sign in to the desk afresh."

@@ -370,3 +370,80 @@ def test_claims_from_a_report_in_the_desk_without_javascript(
 
     context.close()
     assert problems == []
+
+
+def desk_page(browser: Browser, base: str, problems: list[str]) -> Page:
+    """A new browser (its own cookies) without JavaScript, watched for requests leaving the service."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    page = context.new_page()
+    watch(page, base, problems)
+    return page
+
+
+@pytest.mark.slow  # two desk sessions in chromium
+def test_an_admin_manages_people_and_everyone_their_tokens(
+    browser, live, make_user, engine, artifacts
+) -> None:
+    base, shot, problems = live, Screenshots(artifacts / "people"), []
+    ada, ben = make_user("admin", "ada"), make_user("reviewer", "ben")
+    for person in (ada, ben):
+        set_password(engine, person.id)
+    admin, reviewer = desk_page(browser, base, problems), desk_page(browser, base, problems)
+    sign_in(admin, base, "ada", "/desk/people")
+    sign_in(reviewer, base, "ben", "/desk/tokens")
+
+    # Ben is no admin: the people page is refused, and his menu does not offer it.
+    expect(reviewer.get_by_role("link", name="People")).to_have_count(0)
+    assert reviewer.goto(base + "/desk/people").status == 403
+    expect(reviewer.get_by_role("heading", level=1)).to_have_text("Not for your role")
+
+    # Ada adds Cleo; her first token is shown once, and works.
+    expect(admin.get_by_role("heading", name="People")).to_be_visible()
+    admin.get_by_label("Username").fill("cleo")
+    admin.get_by_label("Role", exact=True).select_option("submitter")
+    admin.get_by_role("button", name="Add person").click()
+    expect(admin.locator(".shown-once")).to_contain_text("cleo is added as a submitter")
+    token = admin.locator("code.secret").text_content()
+    assert (
+        httpx.get(f"{base}/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
+    shot(admin, "person-added")
+
+    # She makes Ben an editor; demoting herself, the last admin, is refused and changes nothing.
+    admin.get_by_label("Role of ben", exact=True).select_option("editor")
+    admin.get_by_role("button", name="Change the role of ben").click()
+    expect(admin.locator(".flash")).to_have_text("ben is now an editor.")
+    admin.get_by_label("Role of ada", exact=True).select_option("reviewer")
+    with posting(admin) as refused:
+        admin.get_by_role("button", name="Change the role of ada").click()
+    assert refused.value.status == 409
+    expect(admin.locator(".error")).to_contain_text("ada is the last admin")
+    expect(admin.get_by_label("Role of ada", exact=True)).to_have_value("admin")
+    shot(admin, "last-admin-kept")
+
+    # Ben makes a token of his own and revokes his first one.
+    reviewer.goto(base + "/desk/tokens")
+    reviewer.get_by_role("button", name="Create a new token").click()
+    expect(reviewer.locator(".shown-once")).to_contain_text("shown only this once")
+    reviewer.get_by_role("button", name=f"Revoke {ben.token[:12]}").click()
+    expect(reviewer.locator(".flash")).to_contain_text(f"Token {ben.token[:12]} revoked")
+    expect(reviewer.locator("table.tokens tbody tr")).to_have_count(2)
+    shot(reviewer, "tokens")
+
+    # Ada disables Ben: his next page load goes to sign-in, and signing in again is refused.
+    admin.get_by_role("button", name="Disable ben").click()
+    expect(admin.locator(".flash")).to_contain_text("ben is disabled")
+    reviewer.goto(base + "/desk")
+    expect(reviewer).to_have_url(re.compile(r"/desk/sign-in\?next="))
+    reviewer.get_by_label("Username").fill("ben")
+    reviewer.get_by_label("Password").fill(PASSWORD)
+    reviewer.get_by_label("Password").press("Enter")
+    expect(reviewer.locator(".error")).to_be_visible()
+    shot(reviewer, "disabled-signed-out")
+    admin.get_by_role("button", name="Enable ben").click()
+    expect(admin.locator(".flash")).to_contain_text("ben is enabled again")
+    sign_in(reviewer, base, "ben")
+
+    for page in (admin, reviewer):
+        page.context.close()
+    assert problems == []
