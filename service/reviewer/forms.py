@@ -12,8 +12,8 @@ from marshmallow import Schema, ValidationError
 from claims.citations import NewCitation
 from claims.reporting.schemas import ExtractionClaimsIn, ExtractionIn
 from claims.reporting.services import ClaimChoice, ExtractionInput
-from claims.schemas import CitationIn, ClaimListArgs, TransitionIn
-from claims.services import ClaimFilters
+from claims.schemas import AppearanceIn, CitationIn, ClaimIn, ClaimListArgs, ClaimPatch, TransitionIn
+from claims.services import AppearanceData, ClaimChanges, ClaimFilters, NewClaim
 from claims.verification import TransitionBody
 from claims.workflow import BY_ACTION
 from service.accounts.models import ROLES, User
@@ -38,7 +38,12 @@ def _load(schema: Schema, data: Mapping[str, object], names: Mapping[str, str] |
     except ValidationError as exc:
         errors = flatten_messages(exc.messages)
         names = names or {"body": "form"}
-        raise InvalidInputError(CHECK_FIELDS, {names.get(k, k): v for k, v in errors.items()}) from exc
+        named: dict[str, list[str]] = {}
+        for key, messages in errors.items():
+            # One control holds every tag: `tags.3` is the tags field's error.
+            field = names.get(key, "tags" if key.startswith("tags.") else key)
+            named.setdefault(field, []).extend(messages)
+        raise InvalidInputError(CHECK_FIELDS, named) from exc
 
 
 def sign_in_fields(form: Mapping[str, str]) -> tuple[str, str]:
@@ -81,6 +86,52 @@ def citation_body(form: Mapping[str, str]) -> NewCitation:
     }
     citation: NewCitation = _load(CitationIn(), data, _CITATION_NAMES)
     return citation
+
+
+APPEARANCE_FIELDS = ("url", "title", "publisher", "published_at", "quote")
+
+
+def _tag_list(value: str) -> list[str]:
+    return [t.strip() for t in value.split(",") if t.strip()]
+
+
+def _appearance_names(prefix: str) -> dict[str, str]:
+    # The appearance's API names → the form's (`appearance.url` → `appearance_url`, say).
+    names = {f"{prefix}{n}": f"appearance_{n}" for n in APPEARANCE_FIELDS}
+    return {**names, "body": "form"}
+
+
+def new_claim(form: Mapping[str, str]) -> NewClaim:
+    """A claim as `POST /api/v1/claims` takes it: text, claimant, tags (comma-separated) and,
+    when any of its fields is filled, one appearance."""
+    data: dict[str, object] = {**_filled(form, ("text", "claimant", "language"))}
+    tags = _tag_list(form.get("tags", ""))
+    if tags:
+        data["tags"] = tags
+    appearance = _filled({n: form.get(f"appearance_{n}", "") for n in APPEARANCE_FIELDS}, APPEARANCE_FIELDS)
+    if appearance:
+        data["appearance"] = appearance
+    claim: NewClaim = _load(ClaimIn(), data, _appearance_names("appearance."))
+    return claim
+
+
+def appearance(form: Mapping[str, str]) -> AppearanceData:
+    """An appearance as `POST /api/v1/claims/{id}/appearances` takes it."""
+    data = _filled({n: form.get(f"appearance_{n}", "") for n in APPEARANCE_FIELDS}, APPEARANCE_FIELDS)
+    loaded: AppearanceData = _load(AppearanceIn(), data, _appearance_names(""))
+    return loaded
+
+
+def claim_changes(form: Mapping[str, str]) -> ClaimChanges:
+    """An edit as `PATCH /api/v1/claims/{id}` takes it: the text, and the claimant and tags as
+    the form has them now (an emptied field clears them)."""
+    data = {
+        "text": form.get("text", "").strip(),
+        "claimant": form.get("claimant", "").strip() or None,
+        "tags": _tag_list(form.get("tags", "")),
+    }
+    changes: ClaimChanges = _load(ClaimPatch(), data)
+    return changes
 
 
 def queue_filters(args: Mapping[str, str], me: User, page_size: int) -> tuple[ClaimFilters, int, int | None]:

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from claims.citations import CITE_ROLE, FROZEN_STATUSES
-from claims.models import Citation, Claim
+from claims.models import Citation, Claim, ClaimStatus
 from claims.reporting.models import ClaimExtraction
 from claims.schemas import RELATIONS
 from claims.services import ClaimFilters
 from claims.workflow import BY_ACTION, DISMISS_REASONS, allowed_actions
-from service.accounts.models import User
+from service.accounts.models import Role, User
 from service.composition import Services
 from service.core.errors import NotFoundError
 from service.reviewer import reads
@@ -84,6 +84,12 @@ def can_cite(claim: Claim, me: User) -> bool:
     return claim.status not in FROZEN_STATUSES and me.has_role(CITE_ROLE)
 
 
+def can_edit(claim: Claim, me: User) -> bool:
+    """Whether the edit form belongs on the claim's page (a published claim changes through
+    `correct`; editing is a reviewer's, as `PATCH /api/v1/claims/{id}` is)."""
+    return claim.status != ClaimStatus.PUBLISHED and me.has_role(Role.REVIEWER)
+
+
 def may_capture(me: User) -> bool:
     """Whether the re-capture button belongs on a source's page for this user."""
     return me.has_role(CAPTURE_ROLE)
@@ -142,6 +148,7 @@ def claim_page(services: Services, claim: Claim, me: User) -> dict[str, Any]:
             "source_id": [(s.id, source_name(s)) for s in sources],
         },
         "can_cite": can_cite(claim, me),
+        "can_edit": can_edit(claim, me),
         "matches": services.matcher.match(claim.text, limit=MATCHES_ON_CLAIM, exclude={claim.id})
         if hasattr(services, "matcher")  # TMP until the matcher lands
         else [],

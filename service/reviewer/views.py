@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as BaseResponse
 
 from claims.schemas import rating_label
+from claims.services import DuplicateFinder
 from service.accounts.models import ROLES, Role, User, ensure_role
 from service.accounts.services import UserService
 from service.accounts.signin import AccountLocked, SignInRefused, SignInService
@@ -293,6 +294,40 @@ def _refused(claim_id: str, form: str, error: DomainError) -> BaseResponse:
     )
 
 
+def _new_claim_form(status: int = 200, **extra: Any) -> BaseResponse:
+    return _page("desk/new_claim.html", status, **{"values": {}, "errors": {}, "duplicates": [], **extra})
+
+
+@bp.get("/claims/new")
+def new_claim() -> BaseResponse:
+    """The form to submit a claim, with where it appeared."""
+    return _new_claim_form()
+
+
+@bp.post("/claims")
+def submit_claim() -> BaseResponse:
+    """Submit a claim. Possible duplicates are shown first, with a "Create anyway" to confirm; the
+    same text (as the API finds it) adds the appearance to the claim on the desk."""
+    values = {k: v for k, v in request.form.items() if k != csrf.FIELD}
+    try:
+        data = forms.new_claim(request.form)
+        with context.reading():
+            duplicates = services().claims.possible_duplicates(data["text"])
+        if duplicates and not request.form.get("confirm"):
+            return _new_claim_form(values=values, duplicates=duplicates[: DuplicateFinder.LIMIT])
+        result = services().claims.submit(me(), data, duplicates)
+    except DomainError as exc:
+        context.rollback()
+        return _new_claim_form(
+            _status(exc), values=values, error=exc.detail, errors=getattr(exc, "errors", {})
+        )
+    if result.created:
+        flash("Claim submitted.")
+    else:
+        flash("This claim was on the desk already: its appearance is added to it.")
+    return redirect(url_for(".claim", claim_id=result.claim.id), 303)
+
+
 @bp.get("/claims/<claim_id>")
 def claim(claim_id: str) -> BaseResponse:
     """One claim: its evidence, proposal, verdicts, history, and the forms for what is allowed now."""
@@ -327,6 +362,48 @@ def cite(claim_id: str) -> BaseResponse:
         flash("Citation added. The new source is being archived; its quote is anchored once it is.")
     else:
         flash("Citation added.")
+    return redirect(url_for(".claim", claim_id=claim_id), 303)
+
+
+@bp.post("/claims/<claim_id>/edit")
+def edit_claim(claim_id: str) -> BaseResponse:
+    """Edit text, claimant and tags at the version the form was rendered from (the API's If-Match)."""
+    try:
+        ensure_role(me(), Role.REVIEWER)  # as PATCH /api/v1/claims/{id} requires
+        expected = forms.form_etag(request.form)
+        changes = forms.claim_changes(request.form)
+        services().claims.update(claim_id, me(), expected, changes)
+    except StaleDataError:
+        return _refused(claim_id, "edit", StaleVersionError(STALE))
+    except DomainError as exc:
+        return _refused(claim_id, "edit", exc)
+    flash("Claim edited.")
+    return redirect(url_for(".claim", claim_id=claim_id), 303)
+
+
+@bp.post("/claims/<claim_id>/appearances")
+def add_appearance(claim_id: str) -> BaseResponse:
+    """Record another place where the claim was made."""
+    try:
+        services().claims.add_appearance(claim_id, me(), forms.appearance(request.form))
+    except StaleDataError:
+        return _refused(claim_id, "appearance", StaleVersionError(STALE))
+    except DomainError as exc:
+        return _refused(claim_id, "appearance", exc)
+    flash("Appearance added.")
+    return redirect(url_for(".claim", claim_id=claim_id), 303)
+
+
+@bp.post("/claims/<claim_id>/citations/<citation_id>/remove")
+def remove_citation(claim_id: str, citation_id: str) -> BaseResponse:
+    """Remove a citation, while the claim is neither published nor dismissed."""
+    try:
+        services().citations.delete(claim_id, citation_id, me())
+    except StaleDataError:
+        return _refused(claim_id, "remove", StaleVersionError(STALE))
+    except DomainError as exc:
+        return _refused(claim_id, "remove", exc)
+    flash("Citation removed.")
     return redirect(url_for(".claim", claim_id=claim_id), 303)
 
 

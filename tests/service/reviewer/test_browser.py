@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from service.accounts.models import User
 from service.accounts.signin import SignInService
-from tests.conftest import set_status
+from tests.conftest import cite_statement, set_status
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
@@ -446,4 +446,74 @@ def test_an_admin_manages_people_and_everyone_their_tokens(
 
     for page in (admin, reviewer):
         page.context.close()
+    assert problems == []
+
+
+@pytest.mark.slow  # a desk session in chromium
+def test_a_claim_is_submitted_edited_and_its_evidence_changed_without_javascript(
+    browser, live, make_user, engine, client, submit, artifacts
+) -> None:
+    base, shot, problems = live, Screenshots(artifacts / "submit"), []
+    ana = make_user("reviewer", "ana")
+    set_password(engine, ana.id)
+    first = submit(
+        "South Korea co-sponsored the 2025 U.N. resolution on North Korean human rights."
+    ).get_json()
+    page = desk_page(browser, base, problems)
+    sign_in(page, base, "ana", "/desk/claims/new")
+
+    # A claim close to one on the desk: the desk shows it first, then creates hers when asked.
+    text = "South Korea co-sponsored the 2025 U.N. resolution on human rights in North Korea."
+    page.get_by_label("Claim text").fill(text)
+    page.get_by_label("Claimant").fill("Yonhap")
+    page.get_by_label("Tags").fill("un, south-korea")
+    page.get_by_label("URL where it appeared").fill("https://news.example/korea-un")
+    page.get_by_label("Publisher").fill("Example News")
+    page.get_by_label("Date published").fill("2025-11-19")
+    page.get_by_label("The sentence as it appeared").fill("Seoul joined as a co-sponsor.")
+    page.get_by_role("button", name="Submit claim").click()
+    expect(page.get_by_role("heading", name="Already on the desk?")).to_be_visible()
+    expect(page.locator(".duplicates").get_by_role("link", name=first["text"])).to_be_visible()
+    shot(page, "possible-duplicates")
+    page.get_by_role("button", name="Create anyway").click()
+    expect(page.locator(".flash")).to_have_text("Claim submitted.")
+    expect(page.get_by_role("heading", level=1)).to_have_text(text)
+    expect(page.locator("ul.appearances")).to_contain_text("Example News")
+    claim_id = page.url.rsplit("/", 1)[1]
+
+    # Someone edits it through the API while her edit form is open: hers is refused and kept.
+    page.get_by_text("Edit the claim's text, claimant and tags").click()
+    edited = "South Korea was among the co-sponsors of the 2025 U.N. resolution."
+    page.get_by_label("Claim text").fill(edited)
+    etag = client.get(f"/api/v1/claims/{claim_id}", headers=ana.headers).get_json()["etag"]
+    patched = client.patch(
+        f"/api/v1/claims/{claim_id}", json={"claimant": "KBS"}, headers={**ana.headers, "If-Match": etag}
+    )
+    assert patched.status_code == 200
+    with posting(page) as stale:
+        page.get_by_role("button", name="Save changes").click()
+    assert stale.value.status == 412
+    expect(page.locator(".stale").first).to_contain_text("Someone else changed this claim")
+    expect(page.get_by_label("Claim text")).to_have_value(edited)
+    expect(page.locator(".facts")).to_contain_text("KBS")
+    shot(page, "stale-edit-kept")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".flash")).to_have_text("Claim edited.")
+    expect(page.get_by_role("heading", level=1)).to_have_text(edited)
+
+    # Another appearance; then a citation made through the API is removed while researching.
+    page.get_by_text("Add where else it appeared").click()
+    page.locator("#appearance").get_by_label("URL where it appeared").fill("https://tv.example/clip")
+    page.get_by_role("button", name="Add appearance").click()
+    expect(page.locator(".flash")).to_have_text("Appearance added.")
+    expect(page.locator("ul.appearances > li")).to_have_count(2)
+    cite_statement(client, claim_id, ana.headers)
+    page.reload()
+    expect(page.locator("article.citation")).to_have_count(1)
+    page.get_by_role("button", name=re.compile("Remove the citation")).click()
+    expect(page.locator(".flash")).to_have_text("Citation removed.")
+    expect(page.locator("article.citation")).to_have_count(0)
+    shot(page, "citation-removed")
+
+    page.context.close()
     assert problems == []
