@@ -5,9 +5,10 @@ on a field is written once; errors come back keyed by the form's field names.
 """
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields, validate
 
 from claims.citations import NewCitation
 from claims.reporting.schemas import ExtractionClaimsIn, ExtractionIn
@@ -19,7 +20,6 @@ from claims.workflow import BY_ACTION
 from service.accounts.models import ROLES, User
 from service.accounts.services import UserService
 from service.core.errors import InvalidInputError
-from service.core.pagination import decode_cursor
 from service.web.problems import flatten_messages
 
 CHECK_FIELDS = "Check the fields marked below."
@@ -134,15 +134,41 @@ def claim_changes(form: Mapping[str, str]) -> ClaimChanges:
     return changes
 
 
-def queue_filters(args: Mapping[str, str], me: User, page_size: int) -> tuple[ClaimFilters, int, int | None]:
-    """Filters, page size and cursor of the queue, from its query string (`mine` = assigned to me)."""
-    names = [n for n in ClaimListArgs().fields if n != "limit"]
-    loaded = _load(ClaimListArgs(), {**_filled(args, names), "limit": args.get("limit") or page_size})
+QUEUE_ORDERS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "changed": "Recently changed",
+    "review": "Needs review first",
+}
+
+
+class QueueArgs(ClaimListArgs):
+    """The queue's query string: the API's filters, with an order and a numbered page."""
+
+    class Meta:
+        exclude = ("cursor",)
+
+    sort = fields.String(load_default="newest", validate=validate.OneOf(QUEUE_ORDERS))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
+
+
+@dataclass
+class QueueQuery:
+    filters: ClaimFilters
+    sort: str
+    limit: int
+    page: int
+
+
+def queue_filters(args: Mapping[str, str], me: User, page_size: int) -> QueueQuery:
+    """Filters, order, page size and page of the queue, from its query string (`mine` = assigned
+    to me)."""
+    names = [n for n in QueueArgs().fields if n != "limit"]
+    loaded = _load(QueueArgs(), {**_filled(args, names), "limit": args.get("limit") or page_size})
     filters = ClaimFilters(**{k: loaded.get(k) for k in ClaimFilters.__dataclass_fields__})
     if args.get("mine"):
         filters.assignee = me.id
-    after = decode_cursor(loaded["cursor"], int) if loaded.get("cursor") else None
-    return filters, loaded["limit"], after
+    return QueueQuery(filters, loaded["sort"], loaded["limit"], loaded["page"])
 
 
 def extraction_body(form: Mapping[str, str]) -> ExtractionInput:

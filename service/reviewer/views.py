@@ -36,7 +36,6 @@ from service.core.errors import (
     NotFoundError,
     StaleVersionError,
 )
-from service.core.pagination import encode_cursor
 from service.reviewer import csrf, forms, pages, reads
 from service.web import context
 from service.web.context import services
@@ -46,6 +45,7 @@ from service.web.responses import PAGE_HEADERS, send_snapshot
 bp = Blueprint("reviewer", __name__, url_prefix="/desk", static_folder="static", template_folder="templates")
 
 PAGE_SIZE = 25
+QUEUE_TEXT_CHARS = 200  # a claim's text in the queue, cut at a word; the claim page has it whole
 STALE = (
     "Someone else changed this claim while you were looking at it: here is the current state; "
     "check it and act again."
@@ -241,29 +241,39 @@ def sign_out() -> BaseResponse:
 @bp.get("/")
 @bp.get("")  # registered first: url_for gives /desk
 def queue() -> BaseResponse:
-    """Claims newest first, by status, rating, tag, needs_review, assignee and search."""
+    """Claims by status, rating, tag, needs_review, assignee and search, sorted, in numbered pages."""
     counts = reads.status_counts(context.session())
     page: dict[str, Any] = {
         "counts": counts,
         "mine": reads.assigned_count(context.session(), me().id),
         "status_options": [(s, s.replace("_", " ")) for s in counts],
         "rating_options": [(r.key, r.label) for r in services().scale.ratings],
-        "claims": [],
-        "names": {},
-        "errors": {},
+        "sort_options": list(forms.QUEUE_ORDERS.items()),
     }
     try:
-        filters, limit, after = forms.queue_filters(request.args, me(), PAGE_SIZE)
+        query = forms.queue_filters(request.args, me(), PAGE_SIZE)
     except InvalidInputError as exc:
-        return _page("desk/queue.html", 400, **{**page, "errors": exc.errors})
-    claims, more = services().claims.page(me(), filters, limit, after)
-    next_url = None
-    last = claims[-1].seq if claims else None
-    if more and last is not None:
-        args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "cursor"}
-        next_url = url_for(".queue", **args, cursor=encode_cursor(last))
+        return _page("desk/queue.html", 400, **page, claims=[], names={}, errors=exc.errors)
+    offset = (query.page - 1) * query.limit
+    claims, total = services().claims.sorted_page(me(), query.filters, query.sort, query.limit, offset)
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page"}
     names = reads.names(context.session(), {c.assignee_id for c in claims})
-    return _page("desk/queue.html", **{**page, "claims": claims, "names": names, "next_url": next_url})
+    return _page(
+        "desk/queue.html",
+        **page,
+        claims=claims,
+        names=names,
+        total=total,
+        first=offset + 1,
+        last=offset + len(claims),
+        previous_url=url_for(".queue", **args, page=query.page - 1) if query.page > 1 else None,
+        next_url=url_for(".queue", **args, page=query.page + 1) if offset + len(claims) < total else None,
+        pages=-(-total // query.limit),
+        first_url=url_for(".queue", **args),
+        short_text=QUEUE_TEXT_CHARS,
+        page_number=query.page,
+        errors={},
+    )
 
 
 # -- a claim ------------------------------------------------------------------------------------

@@ -517,3 +517,38 @@ def test_a_claim_is_submitted_edited_and_its_evidence_changed_without_javascript
 
     page.context.close()
     assert problems == []
+
+
+@pytest.mark.slow  # a desk session in chromium
+def test_the_queue_sorts_and_pages_without_javascript(
+    browser, live, make_user, engine, submit, artifacts
+) -> None:
+    base, shot, problems = live, Screenshots(artifacts / "queue"), []
+    set_password(engine, make_user("reviewer", "ana").id)
+    long_text = "The resolution names " + ", ".join(f"co-sponsor number {n}" for n in range(1, 30)) + "."
+    texts = [long_text] + [f"Claim number {n} about the U.N. resolution." for n in range(1, 27)]
+    ids = [submit(text).get_json()["id"] for text in texts]
+    page = desk_page(browser, base, problems)
+    sign_in(page, base, "ana")
+
+    expect(page.locator(".pager").first).to_contain_text("1–25 of 27 claims · page 1 of 2")
+    page.get_by_label("Sort").select_option("oldest")
+    page.get_by_role("button", name="Filter").click()
+    claims = page.locator("ol.claims > li a.claim-link")
+    expect(claims).to_have_count(25)
+    shown = claims.first.text_content()
+    assert shown.endswith("…")
+    assert long_text.startswith(shown[:-1])
+    shot(page, "oldest-first")
+    page.get_by_role("link", name="Next →").first.click()
+    expect(page.locator(".pager").first).to_contain_text("26–27 of 27 claims · page 2 of 2")
+    expect(page.get_by_label("Sort")).to_have_value("oldest")
+    expect(claims).to_have_count(2)
+    shot(page, "second-page")
+    page.get_by_role("link", name="← Previous").first.click()
+    claims.first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(long_text)
+    assert page.url.endswith(ids[0])
+
+    page.context.close()
+    assert problems == []

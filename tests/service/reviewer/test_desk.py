@@ -379,7 +379,7 @@ def test_queue_counts_filters_search_and_pages(client, engine, submit, reviewer,
     assert listed("?limit=3") == everything[:3]
     older = re.search(r'href="([^"]+)" rel="next"', first.get_data(as_text=True)).group(1)
     assert listed(html.unescape(older).removeprefix("/desk")) == everything[3:]
-    bad = desk.get("/desk?status=nonsense&cursor=garbage")
+    bad = desk.get("/desk?status=nonsense&page=garbage")
     assert bad.status_code == 400
     assert "Must be one of" in text_of(bad)
 

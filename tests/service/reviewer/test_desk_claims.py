@@ -1,7 +1,10 @@
 """Submitting and editing claims on the desk through Flask's test client: the API's duplicate
 answer, its If-Match rule for edits, appearances, and removing citations while the workflow allows."""
 
+import html
 import re
+
+import sqlalchemy as sa
 
 from tests.conftest import set_status
 from tests.service.reviewer.conftest import text_of
@@ -159,3 +162,59 @@ def test_a_citation_is_removed_while_the_workflow_allows(client, desk, signed_in
         client.get(f"/api/v1/claims/{claim_id}", headers=desk["alice"].headers).get_json()["citations"] == []
     )
     assert alice.post(f"/desk/claims/{claim_id}/citations/{citation['id']}/remove").status_code == 404
+
+
+def test_the_queue_sorts_shortens_and_counts_its_pages(client, engine, reviewer, signed_in, submit) -> None:
+    long_text = (
+        "The resolution, adopted without a vote, " + "names every co-sponsor in turn, " * 15 + "and ends."
+    )
+    texts = [
+        "South Korea co-sponsored the resolution.",
+        "41 U.N. member states co-sponsored the resolution.",
+        long_text,
+        "The United States was not among the sponsoring countries.",
+    ]
+    ids = [submit(text).get_json()["id"] for text in texts]
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE claim SET needs_review = :f WHERE id = :id"), {"f": True, "id": ids[1]})
+    etag = client.get(f"/api/v1/claims/{ids[0]}", headers=reviewer.headers).get_json()["etag"]
+    headers = {**reviewer.headers, "If-Match": etag}
+    assert (
+        client.patch(f"/api/v1/claims/{ids[0]}", json={"claimant": "UPI"}, headers=headers).status_code == 200
+    )
+    desk = signed_in(reviewer)
+
+    def listed(query: str) -> list[str]:
+        page = desk.get("/desk" + query)
+        assert page.status_code == 200, query
+        return re.findall(r'href="/desk/claims/(clm_\w+)"', page.get_data(as_text=True))
+
+    assert listed("") == ids[::-1]
+    assert listed("?sort=newest") == ids[::-1]
+    assert listed("?sort=oldest") == ids
+    assert listed("?sort=changed") == [ids[0], ids[3], ids[2], ids[1]]
+    assert listed("?sort=review") == [ids[1], ids[3], ids[2], ids[0]]
+    assert listed("?sort=oldest&needs_review=false") == [ids[0], ids[2], ids[3]]
+
+    # Pages are numbered and counted, and keep the order and filters.
+    first = desk.get("/desk?sort=oldest&limit=3")
+    assert "1–3 of 4 claims · page 1 of 2" in text_of(first)
+    following = re.search(r'href="([^"]+)" rel="next"', first.get_data(as_text=True)).group(1)
+    second = desk.get(html.unescape(following))
+    assert "4–4 of 4 claims · page 2 of 2" in text_of(second)
+    assert re.findall(r'href="/desk/claims/(clm_\w+)"', second.get_data(as_text=True)) == [ids[3]]
+    assert 'rel="prev"' in second.get_data(as_text=True)
+    beyond = desk.get("/desk?limit=3&page=9")
+    assert "There is no page 9: 4 claims make 2." in text_of(beyond)
+    for bad in ("?page=0", "?sort=sideways", "?page=x", "?limit=100000"):
+        refused = desk.get("/desk" + bad)
+        assert refused.status_code == 400, bad
+
+    # A long text is cut at a word in the list, and whole on its page.
+    queue = desk.get("/desk").get_data(as_text=True)
+    shown = html.unescape(re.search(rf'href="/desk/claims/{ids[2]}">([^<]+)</a>', queue).group(1))
+    assert shown.endswith("…")
+    assert len(shown) <= 200
+    assert long_text.startswith(shown.removesuffix("…"))
+    assert long_text[len(shown) - 1] == " "  # cut between words
+    assert long_text in text_of(desk.get(f"/desk/claims/{ids[2]}"))
