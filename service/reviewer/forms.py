@@ -20,7 +20,11 @@ from claims.workflow import BY_ACTION
 from service.accounts.models import ROLES, User
 from service.accounts.services import UserService
 from service.core.errors import InvalidInputError
+from service.core.fields import Text
 from service.web.problems import flatten_messages
+from sources.models import SourceHealth
+from sources.schemas import SourceUploadIn
+from sources.services import NewUpload
 
 CHECK_FIELDS = "Check the fields marked below."
 # Nested API names → the flat names of the citation form's controls.
@@ -169,6 +173,26 @@ def queue_filters(args: Mapping[str, str], me: User, page_size: int) -> QueueQue
     if args.get("mine"):
         filters.assignee = me.id
     return QueueQuery(filters, loaded["sort"], loaded["limit"], loaded["page"])
+
+
+class SourceListArgs(Schema):
+    """The sources list's query string: words in title, URL or publisher, health, a page."""
+
+    q = Text(max=200)
+    health = fields.String(validate=validate.OneOf(tuple(SourceHealth)))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
+
+
+def source_list_args(args: Mapping[str, str]) -> dict[str, Any]:
+    """`q`, `health` (absent when not given) and `page` of the sources list."""
+    loaded: dict[str, Any] = _load(SourceListArgs(), _filled(args, ("q", "health", "page")))
+    return loaded
+
+
+def upload_fields(form: Mapping[str, str]) -> NewUpload:
+    """The fields beside an uploaded document, as the API's multipart upload takes them."""
+    loaded: NewUpload = _load(SourceUploadIn(), _filled(form, ("url", "title", "publisher", "kind")))
+    return loaded
 
 
 def extraction_body(form: Mapping[str, str]) -> ExtractionInput:

@@ -221,16 +221,40 @@ def source_page(services: Services, source: Source, me: User, snapshot_id: str |
         except NotFoundError as exc:
             text_error = exc.detail
     claims, _ = services.claims.page(me, ClaimFilters(source=source.id), 50)
+    quotes = reads.anchored_quotes(services.session, shown.id) if text is not None and shown else []
     return {
         "source": source,
         "snapshots": snapshots,
         "shown": shown,
         "text": text[:TEXT_SHOWN] if text is not None else None,
+        "segments": marked_segments(text[:TEXT_SHOWN], quotes) if text is not None else [],
+        "quotes": len(quotes),
         "text_cut": text is not None and len(text) > TEXT_SHOWN,
         "text_error": text_error,
         "citing": claims,
         "may_capture": may_capture(me) and source.canonical_url is not None,
     }
+
+
+def marked_segments(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """`text` cut into pieces, True for those inside a span (overlapping spans are merged, and
+    spans past the end of `text` are cut to it)."""
+    pieces: list[tuple[str, bool]] = []
+    at = 0
+    for start, end in sorted(spans):
+        start, end = max(start, at), min(end, len(text))
+        if start >= end:
+            continue
+        if start > at:
+            pieces.append((text[at:start], False))
+        if pieces and pieces[-1][1] and start == at:  # touching the previous mark: one mark
+            pieces[-1] = (pieces[-1][0] + text[start:end], True)
+        else:
+            pieces.append((text[start:end], True))
+        at = end
+    if at < len(text):
+        pieces.append((text[at:], False))
+    return pieces
 
 
 def _excerpt(services: Services, snapshot: Snapshot | None, citation: Citation) -> Excerpt | None:

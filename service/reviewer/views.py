@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
 from claims.schemas import rating_label
@@ -38,13 +39,17 @@ from service.core.errors import (
 )
 from service.reviewer import csrf, forms, pages, reads
 from service.web import context
-from service.web.context import services
+from service.web.context import services, settings
 from service.web.problems import domain_problem
 from service.web.responses import PAGE_HEADERS, send_snapshot
+from sources.models import SourceHealth, SourceKind
+from sources.services import CAPTURE_ROLE
 
 bp = Blueprint("reviewer", __name__, url_prefix="/desk", static_folder="static", template_folder="templates")
 
 PAGE_SIZE = 25
+SOURCES_PAGE_SIZE = 50
+UPLOAD_FORM_ROOM = 64 * 1024  # an upload's body: the document, and the form fields around it
 QUEUE_TEXT_CHARS = 200  # a claim's text in the queue, cut at a word; the claim page has it whole
 STALE = (
     "Someone else changed this claim while you were looking at it: here is the current state; "
@@ -97,6 +102,8 @@ def _signed_in_user() -> User | None:
 @bp.before_request
 def _guard() -> BaseResponse | None:
     g.desk_user = _signed_in_user()
+    if request.endpoint == "reviewer.upload_source":  # the capture cap, as the API's upload has
+        request.max_content_length = settings().capture_max_bytes + UPLOAD_FORM_ROOM
     if request.method == "POST" and not csrf.check():
         return _page(
             "desk/error.html",
@@ -135,6 +142,21 @@ def _template_globals() -> dict[str, Any]:
 @bp.errorhandler(NotFoundError)
 def _not_found(error: NotFoundError) -> BaseResponse:
     return _page("desk/not_found.html", 404, message=error.detail)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_error: RequestEntityTooLarge) -> BaseResponse:
+    limit = request.max_content_length or 0
+    return _page(
+        "desk/error.html",
+        413,
+        heading="Too large",
+        message=f"What you sent is larger than the desk takes ({limit:,} bytes). Nothing was saved.",
+        reload_url=_page_of_request()
+        if request.endpoint != "reviewer.upload_source"
+        else url_for(".sources"),
+        link_text="Back",
+    )
 
 
 @bp.errorhandler(ForbiddenError)
@@ -507,11 +529,69 @@ def _choice_errors(errors: Mapping[str, list[str]], picked: list[str]) -> dict[s
 # -- sources ------------------------------------------------------------------------------------
 
 
+def _sources_page(status: int = 200, **extra: Any) -> BaseResponse:
+    page: dict[str, Any] = {
+        "sources": [],
+        "total": 0,
+        "errors": {},
+        "values": {},
+        "upload_errors": {},
+        "health_options": [(h, h) for h in SourceHealth],
+        "kind_options": [(k, k.replace("_", " ")) for k in SourceKind],
+        "may_upload": me().has_role(Role.REVIEWER),
+    }
+    try:
+        args = forms.source_list_args(request.args)
+    except InvalidInputError as exc:
+        return _page("desk/sources.html", 400, **{**page, "errors": exc.errors, **extra})
+    offset = (args["page"] - 1) * SOURCES_PAGE_SIZE
+    found, total = reads.sources_page(
+        context.session(), args.get("q"), args.get("health"), SOURCES_PAGE_SIZE, offset
+    )
+    others: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page"}
+    page |= {
+        "sources": found,
+        "total": total,
+        "first": offset + 1,
+        "last": offset + len(found),
+        "page_number": args["page"],
+        "pages": -(-total // SOURCES_PAGE_SIZE),
+        "previous_url": url_for(".sources", **others, page=args["page"] - 1) if args["page"] > 1 else None,
+        "next_url": url_for(".sources", **others, page=args["page"] + 1)
+        if offset + len(found) < total
+        else None,
+    }
+    return _page("desk/sources.html", status, **{**page, **extra})
+
+
 @bp.get("/sources")
 def sources() -> BaseResponse:
-    """Every source, newest first."""
-    items, _ = services().sources.page(200)
-    return _page("desk/sources.html", sources=items)
+    """Sources newest first, searched by title, URL and publisher, filtered by health, in pages."""
+    return _sources_page()
+
+
+@bp.post("/sources")
+def upload_source() -> BaseResponse:
+    """Archive a document that is not on the web (the API's multipart upload, with its rules)."""
+    values = {k: v for k, v in request.form.items() if k != csrf.FIELD}
+    try:
+        ensure_role(me(), CAPTURE_ROLE)
+        data = forms.upload_fields(request.form)
+        file = request.files.get("file")
+        if file is None or not file.filename:
+            raise InvalidInputError(forms.CHECK_FIELDS, {"file": ["Choose the document to upload."]})
+        source, created = services().sources.add_upload(
+            me().id, data, file.stream, file.filename, settings().capture_max_bytes
+        )
+    except DomainError as exc:
+        context.rollback()
+        errors = getattr(exc, "errors", {})
+        return _sources_page(_status(exc), values=values, upload_errors=errors, upload_error=exc.detail)
+    if created:
+        flash("Document archived. Its text is being read; quotes cited from it are anchored once it is.")
+    else:
+        flash("This document is on the desk already: here it is.")
+    return redirect(url_for(".source", source_id=source.id), 303)
 
 
 @bp.get("/sources/<source_id>")

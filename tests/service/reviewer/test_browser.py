@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from service.accounts.models import User
 from service.accounts.signin import SignInService
-from tests.conftest import cite_statement, set_status
+from tests.conftest import STATEMENT, cite_statement, set_status
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
@@ -549,6 +549,62 @@ def test_the_queue_sorts_and_pages_without_javascript(
     claims.first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(long_text)
     assert page.url.endswith(ids[0])
+
+    page.context.close()
+    assert problems == []
+
+
+@pytest.mark.slow  # a desk session in chromium
+def test_a_document_is_uploaded_found_and_its_quotes_marked_without_javascript(
+    browser, live, make_user, engine, client, submit, tmp_path, artifacts
+) -> None:
+    base, shot, problems = live, Screenshots(artifacts / "sources"), []
+    ana = make_user("reviewer", "ana")
+    set_password(engine, ana.id)
+    document = tmp_path / "statement.txt"
+    document.write_bytes(STATEMENT)
+    page = desk_page(browser, base, problems)
+    sign_in(page, base, "ana", "/desk/sources")
+
+    # Ana uploads the ministry's statement; it is archived and its text read.
+    expect(page.get_by_role("heading", name="Upload a document")).to_be_visible()
+    form = page.locator("#upload")
+    form.get_by_label("The document").set_input_files(str(document))
+    form.get_by_label("Title").fill("Foreign Ministry statement on the resolution")
+    form.get_by_label("Publisher").fill("Ministry of Foreign Affairs")
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator(".flash")).to_contain_text("Document archived.")
+    expect(page.locator("pre.text")).to_contain_text("has participated as a co-sponsor")
+    source_id = page.url.rsplit("/", 1)[1]
+
+    # Two claims cite it; its page marks both quotes in the text.
+    for text, quote in (
+        ("Seoul co-sponsored the resolution.", "has participated as a co-sponsor of this resolution"),
+        ("The ministry told UPI of its co-sponsorship.", "sent to UPI"),
+    ):
+        claim = submit(text).get_json()
+        cited = client.post(
+            f"/api/v1/claims/{claim['id']}/citations",
+            headers=ana.headers,
+            json={"source_id": source_id, "relation": "supports", "quote": {"exact": quote}},
+        )
+        assert cited.status_code == 201
+    page.reload()
+    expect(page.locator("pre.text mark")).to_have_text(
+        ["has participated as a co-sponsor of this resolution", "sent to UPI"]
+    )
+    shot(page, "quotes-marked")
+
+    # The sources list finds it by publisher, and not among the unhealthy ones.
+    page.get_by_role("link", name="Sources", exact=True).click()
+    page.get_by_label("Title, URL or publisher contains").fill("foreign affairs")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("ul.claims > li")).to_have_count(1)
+    expect(page.locator(".pager").first).to_contain_text("1–1 of 1 sources")
+    shot(page, "sources-found")
+    page.get_by_label("Health").select_option("gone")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_text("No sources match.")).to_be_visible()
 
     page.context.close()
     assert problems == []
