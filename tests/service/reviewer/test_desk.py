@@ -317,14 +317,18 @@ class _Controls(HTMLParser):
             self.controls.append((tag, attributes))
 
 
-def test_every_control_has_a_label(client, act, desk, signed_in) -> None:
+def test_every_control_has_a_label(client, act, desk, signed_in, make_user) -> None:
     act(desk["alice"], "start_research")
     act(desk["alice"], "propose", rating="true", summary=SUMMARY)
     editor = signed_in(desk["editor"])  # in review, an editor sees approve, request changes and dismiss
+    admin = signed_in(make_user("admin"))
     pages = {
         "claim": editor.get(f"/desk/claims/{desk['claim_id']}"),
         "queue": editor.get("/desk"),
         "sign-in": client.get("/desk/sign-in"),
+        "new claim": editor.get("/desk/claims/new"),
+        "sources": editor.get("/desk/sources"),
+        "people": admin.get("/desk/people"),
     }
     for name, page in pages.items():
         parser = _Controls()
