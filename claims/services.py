@@ -107,7 +107,7 @@ class DuplicateFinder:
     # postings than POST /api/v1/match's (48 and retrieval.POSTINGS_BUDGET) keep intake as quick
     # as it was before matching (tests/bench/intake.py).
     CANDIDATES = LIMIT + 1
-    BUDGET = 250
+    BUDGET = 500
 
     def __init__(self, matcher: Matcher, limit: int = LIMIT) -> None:
         self.matcher = matcher
