@@ -111,10 +111,12 @@ class DuplicateFinder:
 
     THRESHOLD = 0.2  # the matcher's score: how likely it is the claim the text states
     LIMIT = 5
-    # Candidates the matcher scores for intake: a duplicate shares the most words, so it is among
-    # the index's first; fewer than POST /api/v1/match's (48) keep intake quick: 11 ms a claim at
-    # 100,000 claims on SQLite, not 19 (in process; 7 before matching, with the fuzzy look-up).
-    CANDIDATES = 12
+    # Intake looks for near-duplicates, which share the most words and the rarest: they are the
+    # index's first few, found through the postings of the rarest words. Fewer candidates and
+    # postings than POST /api/v1/match's (48 and retrieval.POSTINGS_BUDGET) keep intake as quick
+    # as it was before matching (tests/bench/intake.py).
+    CANDIDATES = LIMIT + 1
+    BUDGET = 500
 
     def __init__(self, matcher: Matcher, limit: int = LIMIT) -> None:
         self.matcher = matcher

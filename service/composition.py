@@ -50,7 +50,9 @@ class Services:
 
     @cached_property
     def claims(self) -> ClaimService:
-        duplicates = DuplicateFinder(Matcher(self.session, candidates=DuplicateFinder.CANDIDATES))
+        duplicates = DuplicateFinder(
+            Matcher(self.session, candidates=DuplicateFinder.CANDIDATES, budget=DuplicateFinder.BUDGET)
+        )
         return ClaimService(self.session, self.history, duplicates, self.search, self.effects)
 
     @cached_property

@@ -18,7 +18,7 @@ import weakref
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -123,9 +123,10 @@ def index_terms(text: str, dialect: str) -> list[str]:
     return list(seen)[:MAX_COUNTED]
 
 
-def choose_terms(terms: Sequence[str], holding: Mapping[str, int]) -> list[str]:
+def choose_terms(terms: Sequence[str], holding: Mapping[str, int], budget: int | None = None) -> list[str]:
     """The words to look a text up by: the rarest present (never one letter), as many as the
-    postings budget allows, and at least one."""
+    postings `budget` allows (by default POSTINGS_BUDGET), and at least one."""
+    budget = POSTINGS_BUDGET if budget is None else budget
     present = sorted(
         (t for t in terms if holding.get(t) and (len(t) > 1 or t.isdigit())), key=lambda t: holding[t]
     )
@@ -133,7 +134,7 @@ def choose_terms(terms: Sequence[str], holding: Mapping[str, int]) -> list[str]:
     postings = 0
     for term in present[:MAX_TERMS]:
         count = holding[term]
-        if chosen and postings + count > POSTINGS_BUDGET:
+        if chosen and postings + count > budget:
             break
         chosen.append(term)
         postings += count
@@ -302,12 +303,16 @@ class IndexSearch:
         self.dialect = session.get_bind().dialect.name
         self.remembered = _remembered(session.get_bind())
 
-    def candidates(self, text: str, limit: int, exclude: Collection[str] = ()) -> Found:
-        """Up to `limit` documents sharing words with `text`, by summed word weight."""
+    def candidates(
+        self, text: str, limit: int, exclude: Collection[str] = (), budget: int | None = None
+    ) -> Found:
+        """Up to `limit` documents sharing words with `text`, by summed word weight, read from
+        the postings of as many of its rarest words as `budget` allows (see `choose_terms`)."""
         terms = index_terms(text, self.dialect)
         sizes = self._sizes()
         per_table = self.remembered.get(
-            {t.name: (terms, sizes[t.name] >= REMEMBER_FROM) for t in _TABLES},
+            # An empty table holds no word: nothing to count there.
+            {t.name: (terms, sizes[t.name] >= REMEMBER_FROM) for t in _TABLES if sizes[t.name]},
             lambda missing: self._count(missing, sizes),
         )
         holding: Counter[str] = Counter()
@@ -315,12 +320,12 @@ class IndexSearch:
             holding.update(counts)
         documents = max(sum(sizes.values()), 1)
         found = Found([], documents, {_strip_diacritics(t): n for t, n in holding.items()})
-        chosen = choose_terms(terms, holding)
+        chosen = choose_terms(terms, holding, budget)
         if not chosen:
             return found
         weights = {t: idf(documents, holding[t]) for t in chosen}
         ranked = self._ranked(
-            {t: {w: v for w, v in weights.items() if per_table[t.name].get(w)} for t in _TABLES},
+            {t: {w: v for w, v in weights.items() if per_table.get(t.name, {}).get(w)} for t in _TABLES},
             limit + len(exclude),
         )
         found.candidates = [c for c in ranked if c.id not in exclude][:limit]
@@ -523,6 +528,16 @@ class _Side:
         content = [t for t in found if t not in STOPWORDS]
         return cls(found, content, [stem(w) for w in content])
 
+    @cached_property
+    def glued(self) -> str:
+        """The tokens without the spaces between them: what character grams read."""
+        return "".join(self.tokens)
+
+    @cached_property
+    def grams(self) -> set[str]:
+        """The character 4-grams of `glued`: read once for a candidate that recurs."""
+        return _grams(self.glued)
+
 
 @lru_cache(maxsize=16_384)
 def _document(text: str) -> _Side:
@@ -584,6 +599,17 @@ def _dot(a: Vectors, b: Vectors) -> Vectors:
 def _grams(text: str, n: int = 4) -> set[str]:
     joined = text.replace(" ", "")
     return {joined[i : i + n] for i in range(len(joined) - n + 1)}
+
+
+def _joined_grams(first: _Side, second: _Side) -> set[str]:
+    """The 4-grams of both texts' tokens read as one: each one's own and the few across the
+    seam (a gram across it has at most 3 characters on either side)."""
+    return first.grams | second.grams | _grams(first.glued[-3:] + second.glued[:3])
+
+
+@lru_cache(maxsize=16_384)
+def _document_numbers(text: str) -> frozenset[float]:
+    return number_values(text)
 
 
 def _bm25(
@@ -686,9 +712,13 @@ def features(
         common = q_stems & d_stem_set
         title_stems = set(heading.stems)
         d_bigrams = set(itertools.pairwise(d_stems))
-        d_numbers = number_values(f"{text} {title}" if title else text) if q_numbers else frozenset()
+        d_numbers = (
+            _document_numbers(text) | (_document_numbers(title) if title else frozenset())
+            if q_numbers
+            else frozenset()
+        )
         d_text = " ".join(body.tokens + heading.tokens)
-        d_grams = _grams(d_text)
+        d_grams = _joined_grams(body, heading)
         soft = (0.0, 0.0, 0.0, 0.0)
         if similar is not None and d_words:
             columns = similar[:, [index[w] for w in dict.fromkeys(d_words)]]

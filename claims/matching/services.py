@@ -54,13 +54,20 @@ class Matcher:
     SPARE = 4
 
     def __init__(
-        self, session: Session, model: Callable[[], Reranker] = reranker, candidates: int | None = None
+        self,
+        session: Session,
+        model: Callable[[], Reranker] = reranker,
+        candidates: int | None = None,
+        budget: int | None = None,
     ) -> None:
         """`candidates`: how many the index is asked for and the model scores (by default as many
-        as it was trained on); fewer is faster, and finds what shares most words all the same."""
+        as it was trained on); fewer is faster, and finds what shares most words all the same.
+        `budget`: postings the index reads at most (`retrieval.choose_terms`); a smaller one
+        reads fewer of the words, the rarest, which a near-duplicate holds all the same."""
         self.session = session
         self.model = model
         self.candidates = candidates
+        self.budget = budget
 
     def match(
         self, text: str, limit: int = 10, exclude: Collection[str] = (), min_score: float = 0.0
@@ -72,7 +79,7 @@ class Matcher:
             return []
         model = self.model()
         wanted = max(self.candidates or model.candidates, limit)
-        found = IndexSearch(self.session).candidates(text, wanted, exclude)
+        found = IndexSearch(self.session).candidates(text, wanted, exclude, self.budget)
         if not found.candidates:
             return []
         scores = model.rank(text, [(c.text, c.title) for c in found.candidates], found.idf)

@@ -183,7 +183,8 @@ def make_claim(vocab: Vocabulary, rng: random.Random, serial: int) -> dict:
 
 def claim_service(session: Session) -> ClaimService:
     """ClaimService wired as claims.views and claims.demo wire it."""
-    duplicates = DuplicateFinder(Matcher(session, candidates=DuplicateFinder.CANDIDATES))
+    matcher = Matcher(session, candidates=DuplicateFinder.CANDIDATES, budget=DuplicateFinder.BUDGET)
+    duplicates = DuplicateFinder(matcher)
     return ClaimService(session, History(session), duplicates, ClaimSearch(session), Effects())
 
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlmodel import Session
 
 from claims.matching import retrieval
@@ -69,6 +71,25 @@ def test_the_rarest_words_are_chosen_within_the_budget(monkeypatch) -> None:
         "resolution",
     ]
     assert choose_terms(["said"], holding) == ["said"]  # at least one, however common
+    # Intake's smaller budget: the rarest words only.
+    assert choose_terms(["said", "resolution", "pyongyang", "41"], holding, budget=50) == ["41", "pyongyang"]
+    assert choose_terms(["said", "resolution"], holding, budget=50) == ["resolution"]
+
+
+def test_a_smaller_budget_still_finds_the_near_duplicate(submit, engine) -> None:
+    for serial in range(30):  # "harbour" and "tunnel" common; "zanzibar" rare
+        submit(f"The harbour tunnel cost {serial} million euros in year {serial}.")
+    twin = submit("The Zanzibar harbour tunnel cost 41 million euros.").get_json()["id"]
+    with Session(engine) as session:
+        found = IndexSearch(session).candidates("The Zanzibar harbour tunnel cost 41 million", 3, budget=5)
+    assert [c.id for c in found.candidates] == [twin]  # read through the rare words' postings alone
+    assert found.holding["harbour"] == 31  # every word is still weighed
+
+
+@given(st.text(max_size=40), st.text(max_size=40))
+def test_grams_of_two_texts_read_as_one_are_their_own_and_the_seams(first: str, second: str) -> None:
+    one, two = retrieval._Side.of(first), retrieval._Side.of(second)
+    assert retrieval._joined_grams(one, two) == retrieval._grams(" ".join(one.tokens + two.tokens))
 
 
 def test_index_terms_follow_each_engine(monkeypatch) -> None:
