@@ -37,9 +37,10 @@ def check_port(host: str, port: int) -> None:
 class WorkerSupervisor(threading.Thread):
     """Runs the background worker as a child process and starts it again when it dies.
 
-    Each death (a signal, a non-zero exit) is logged with its cause; a worker that dies at once is
-    restarted after a growing pause (1 s up to 30 s), one that ran a while immediately. A worker
-    that exits cleanly was asked to stop (by SIGTERM), and is not started again.
+    Each death is logged with its cause; a worker that dies at once is restarted after a growing
+    pause (1 s up to 30 s), one that ran a while immediately. Only `stop` ends it for good: the
+    exit status cannot tell, because gunicorn's arbiter (this same process) reaps every child it
+    sees die, ours included, and then `wait` reports a lost status as 0.
     """
 
     def __init__(self, command: Sequence[str]) -> None:
@@ -61,9 +62,6 @@ class WorkerSupervisor(threading.Thread):
             started = time.monotonic()
             code = self.process.wait()
             if self._stopping.is_set():
-                return
-            if code == 0:  # it was asked to stop (SIGTERM to the group at shutdown, or by hand)
-                log.info("the background worker (pid %d) stopped when asked to", self.process.pid)
                 return
             failures = 0 if time.monotonic() - started >= HEALTHY_AFTER_SECONDS else failures + 1
             pause = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS)) - 1] if failures else 0
@@ -97,4 +95,6 @@ def _exit_reason(code: int) -> str:
             return f"was killed by {signal.Signals(-code).name}"
         except ValueError:
             return f"was killed by signal {-code}"
+    if code == 0:  # a clean exit, or one the arbiter reaped first (its status lost)
+        return "exited"
     return f"exited with status {code}"
