@@ -48,6 +48,8 @@ if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
     _CHECKOUT = hashlib.sha256(str(Path(__file__).resolve().parents[1]).encode()).hexdigest()[:12]
     set_hypothesis_home_dir(Path(tempfile.gettempdir()) / f"factdesk-hypothesis-{_CHECKOUT}")
 
+pytest_plugins = ["tests.s3"]  # the S3 API (moto's server) and the stores to test against
+
 ARTIFACTS_DIR = pytest.StashKey[Path]()
 
 
@@ -119,7 +121,7 @@ def empty_tables(engine: Engine) -> None:
 
 # Settings that name a resource of one test (a directory, a database proxy, a Redis server, a scale
 # file under tmp_path): an app built with them is never asked for again, so it is built afresh.
-UNCACHED_SETTINGS = frozenset({"data_dir", "database_url", "redis_url", "rating_scale"})
+UNCACHED_SETTINGS = frozenset({"data_dir", "database_url", "redis_url", "rating_scale", "blob_url"})
 
 
 def _frozen(value: object) -> object:

@@ -95,8 +95,8 @@ class Settings:
         if self.base_url and not self.base_url.startswith(("http://", "https://")):
             raise SettingsError("FACTDESK_BASE_URL must start with http:// or https://.")
         blobs = urlsplit(self.blob_url)
-        if blobs.scheme != "file":
-            raise SettingsError("FACTDESK_BLOB_URL must be file:///path.")
+        if blobs.scheme not in ("file", "s3") or (blobs.scheme == "s3" and not blobs.netloc):
+            raise SettingsError("FACTDESK_BLOB_URL must be file:///path or s3://bucket/prefix.")
         if self.s3_endpoint_url and not self.s3_endpoint_url.startswith(("http://", "https://")):
             raise SettingsError("FACTDESK_S3_ENDPOINT_URL must start with http:// or https://.")
 

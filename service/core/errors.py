@@ -50,7 +50,10 @@ class InvalidInputError(DomainError):
 
 
 class UnavailableError(DomainError):
+    """Something the service needs is not answering: the client may retry after `retry_after` s."""
+
     title = "Service unavailable"
+    retry_after = 5
 
 
 class RateLimited(Exception):

@@ -169,7 +169,8 @@ def domain_problem(error: DomainError) -> Response:
     extra: dict[str, Any] = dict(error.extra)
     if isinstance(error, InvalidInputError) and error.errors:
         extra["errors"] = error.errors
-    return problem(status, error.detail, title=error.title, **extra)
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, UnavailableError) else None
+    return problem(status, error.detail, title=error.title, headers=headers, **extra)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -15,8 +15,17 @@ __all__ = ["BlobMissing", "BlobStore", "FileStore", "StoreUnavailable", "check_h
 
 
 def open_store(url: str, settings: Settings) -> BlobStore:
-    """The store `url` names: `file:///path` (FACTDESK_BLOB_URL)."""
+    """The store `url` names: `file:///path` or `s3://bucket/prefix` (FACTDESK_BLOB_URL)."""
     parts = urlsplit(url)
     if parts.scheme == "file":
         return FileStore(Path(unquote(parts.path)))
+    if parts.scheme == "s3":
+        from sources.blobs.s3 import S3Store  # boto3 loads only for a deployment that uses it
+
+        return S3Store(
+            parts.netloc,
+            parts.path.strip("/"),
+            endpoint_url=settings.s3_endpoint_url or None,
+            spool=settings.data_dir / "tmp",
+        )
     raise ValueError(f"not a blob store URL: {url!r}")
