@@ -4,7 +4,8 @@ reader, a reviewer or a receiver cannot tell which of them answered.
 
 Everything runs for real: the nodes are `factdesk serve` subprocesses (gunicorn, one web worker
 each, and the background worker `serve` keeps beside it), the article they capture comes from a
-local HTTP server, the webhook receiver is another route of it, Redis is a private redis-server.
+local HTTP server, the webhook receiver is another route of it, Redis is a private redis-server,
+and the blob store is a directory both nodes are given or a bucket on moto's S3 server.
 """
 
 import contextlib
@@ -93,6 +94,7 @@ class Node:
     name: str
     process: subprocess.Popen[bytes]
     log: Path
+    data_dir: Path
     url: str = ""
     http: httpx.Client = field(init=False)
 
@@ -109,8 +111,8 @@ class Node:
             os.killpg(self.process.pid, signal.SIGTERM)
 
     def wait(self) -> None:
-        try:
-            self.process.wait(timeout=30)
+        try:  # `serve` waits out gunicorn's graceful timeout (20 s) even when idle: not worth it here
+            self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
@@ -179,7 +181,7 @@ class Cluster:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: its worker and web workers stop with it
             )
-        node = Node(name, process, log, url)
+        node = Node(name, process, log, self.tmp_path / name, url)
         self.nodes.append(node)
         return node
 
@@ -211,13 +213,22 @@ class Cluster:
             node.wait()
 
 
+@pytest.fixture(params=["file", "s3"])
+def shared_blobs(request, tmp_path) -> dict[str, str]:
+    """One blob store for every node: a directory all of them see, or a bucket on moto's S3 server."""
+    if request.param == "file":
+        return {"FACTDESK_BLOB_URL": (tmp_path / "blobs").as_uri()}
+    env: dict[str, str] = request.getfixturevalue("s3_env")
+    return env
+
+
 @pytest.fixture
-def cluster(tmp_path, redis_server, httpserver, engine) -> Iterator[Cluster]:
+def cluster(tmp_path, shared_blobs, redis_server, httpserver, engine) -> Iterator[Cluster]:
     redis_server.start()
     shared = {
+        **shared_blobs,
         "FACTDESK_DATABASE_URL": TEST_DATABASE_URL,
         "FACTDESK_REDIS_URL": redis_server.url,
-        "FACTDESK_BLOB_URL": (tmp_path / "blobs").as_uri(),
         "FACTDESK_SECRET_KEY": SECRET_KEY,
         "FACTDESK_BASE_URL": BASE_URL,
         "FACTDESK_FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",  # the article and the receiver are local
@@ -267,6 +278,7 @@ def captured_on_a_served_anchored_and_rechecked_on_b(
     source_id = added.json()["id"]
     first = until(lambda: latest_snapshot(b, people, source_id), 60, "the capture seen through B")
     assert first["ok"], first
+    assert not [path for node in (a, b) for path in node.data_dir.glob("blobs/*")]  # all in the shared store
 
     content = b.http.get(path_of(first["links"]["content"]), headers=people["ada"])
     assert content.status_code == 200, content.text
