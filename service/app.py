@@ -27,6 +27,7 @@ from service.public.views import bp as public_bp
 from service.reviewer.views import bp as reviewer_bp
 from service.web import WRITE_METHODS, access, auth, context, idempotency, ratelimit
 from service.web.health import bp as health_bp
+from service.web.people import blp as people_blp
 from service.web.problems import ProblemSchema, http_exception_problem, problem, register_error_handlers
 from service.webhooks.views import blp as webhooks_blp
 from sources.views import blp as sources_blp
@@ -106,6 +107,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(sources_blp)
     api.register_blueprint(workflow_blp)
     api.register_blueprint(webhooks_blp)
+    api.register_blueprint(people_blp)
     api.register_blueprint(public_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(reviewer_bp)

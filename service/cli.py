@@ -3,8 +3,9 @@
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from flask import Flask
 
 from claims.workflow import RatingScaleError, activate_scale
-from service.accounts.models import Role
+from service.accounts.models import Role, User
 from service.accounts.services import UserService
 from service.core.config import Settings, SettingsError
 from service.core.database import make_engine
@@ -196,6 +197,76 @@ def db_upgrade() -> None:
     click.echo(f"Database is up to date: {_redacted(settings.sqlalchemy_url)}")
 
 
+@db.command("copy")
+@click.option(
+    "--to",
+    "target_url",
+    required=True,
+    metavar="URL",
+    help="The new, empty PostgreSQL database: postgresql://USER:PASSWORD@HOST:PORT/NAME.",
+)
+@click.option(
+    "--blobs-to",
+    metavar="URL",
+    help="The new blob store (file:///path or s3://bucket/prefix) [default: this desk's own, "
+    "whose blobs are then only verified].",
+)
+def db_copy(target_url: str, blobs_to: str | None) -> None:
+    """Copy every row and blob of this desk into an empty PostgreSQL database, and verify the copy.
+
+    The target is migrated first; the rows are committed only once their counts and every claim's
+    history hold there, so an interrupted copy leaves it empty and can simply be run again.
+    """
+    import sqlalchemy as sa
+    from sqlmodel import SQLModel
+
+    import service.app  # noqa: F401 - every model's table, as the app registers them
+    from service.ops.dbcopy import CopyError, copy_desk
+    from sources.blobs import StoreUnavailable, open_store
+
+    if not target_url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        raise click.ClickException("--to must name a PostgreSQL database: postgresql://USER@HOST:PORT/NAME.")
+    settings = _settings()
+    try:
+        source_blobs = open_store(settings.blob_url, settings)
+        target_blobs = open_store(blobs_to, settings) if blobs_to and blobs_to != settings.blob_url else None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    source = make_engine(settings.sqlalchemy_url, pool_size=1)
+    target = make_engine(target_url, pool_size=1)
+    try:
+        report = copy_desk(
+            source,
+            target,
+            SQLModel.metadata,
+            source_blobs=source_blobs,
+            target_blobs=target_blobs,
+            on_progress=click.echo,
+        )
+    except CopyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except StoreUnavailable as exc:
+        raise click.ClickException(f"A blob store does not answer: {exc}. Nothing was committed.") from exc
+    except sa.exc.DBAPIError as exc:  # unreachable, refused, or changed under the copy
+        raise click.ClickException(
+            f"Cannot use a database: {str(exc.orig).strip()}\nIf the copy had begun, nothing was committed."
+        ) from exc
+    finally:
+        source.dispose()
+        target.dispose()
+    for line in report.inherited:
+        click.echo(f"Copied as it was here: {line}", err=True)
+    click.echo(
+        f"Copied {sum(report.rows.values())} rows of {len(report.rows)} tables and "
+        f"{report.blobs_copied} blobs. Verified: every table's row count, {report.histories} "
+        f"histories recomputed, {report.blobs_verified} blobs' SHA-256."
+    )
+    click.echo(
+        f"Run the desk on it with FACTDESK_DATABASE_URL={_redacted(target_url)}"
+        + (f" and FACTDESK_BLOB_URL={blobs_to}" if target_blobs is not None else "")
+    )
+
+
 @db.command("revision")
 @click.option("-m", "--message", required=True, help="What the migration does, e.g. 'add extractions'.")
 def db_revision(message: str) -> None:
@@ -273,6 +344,80 @@ def users_add(name: str, role: str, with_password: bool) -> None:
         click.echo(f"Password set: {user.name} can sign in to the reviewer desk at /desk.")
 
 
+@users.command("list")
+def users_list() -> None:
+    """Everyone, by name: role, status and last activity (token use or desk sign-in)."""
+    settings = _settings()
+    with _session(settings) as session:
+        people = UserService(session).people()
+    if not people:
+        click.echo("No users yet: factdesk users add NAME --role admin")
+        return
+    rows = [
+        (
+            p.user.name,
+            p.user.role,
+            "disabled" if p.user.disabled_at else "active",
+            _when(p.last_active_at) if p.last_active_at else "never",
+        )
+        for p in people
+    ]
+    _table(("NAME", "ROLE", "STATUS", "LAST ACTIVE"), rows)
+
+
+@users.command("set-role")
+@click.argument("name")
+@click.argument("role", type=click.Choice([role.value for role in Role]))
+def users_set_role(name: str, role: str) -> None:
+    """Give NAME another ROLE (the last active admin stays one)."""
+    with _user_change(name) as (service, user):
+        service.set_role(user, role)
+    click.echo(f"{name} is now {role}.")
+
+
+@users.command("disable")
+@click.argument("name")
+def users_disable(name: str) -> None:
+    """Disable NAME: their tokens and desk sessions stop at once (`users enable` lets them back)."""
+    with _user_change(name) as (service, user):
+        service.set_disabled(user, True)
+    click.echo(f"{name} is disabled: their tokens and desk sessions no longer work.")
+
+
+@users.command("enable")
+@click.argument("name")
+def users_enable(name: str) -> None:
+    """Let a disabled NAME back in (their tokens work again; they sign in to the desk afresh)."""
+    with _user_change(name) as (service, user):
+        service.set_disabled(user, False)
+    click.echo(f"{name} is enabled again.")
+
+
+@contextmanager
+def _user_change(name: str) -> Iterator[tuple[UserService, User]]:
+    """The user named, to change in one transaction; domain refusals become clear CLI errors."""
+    settings = _settings()
+    with _session(settings) as session:
+        service = UserService(session)
+        try:
+            yield service, service.find(name)
+        except DomainError as exc:
+            raise click.ClickException(exc.detail) from exc
+        session.commit()
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in (header, *rows):
+        click.echo(
+            "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
 @users.command("passwd")
 @click.argument("name")
 def users_passwd(name: str) -> None:
@@ -325,6 +470,32 @@ def tokens_create(user: str) -> None:
             raise click.ClickException(exc.detail) from exc
         session.commit()
     click.echo(f"Token (shown once, keep it secret): {token}")
+
+
+@tokens.command("list")
+@click.argument("user")
+def tokens_list(user: str) -> None:
+    """USER's tokens (name or id), newest first, by prefix: never the whole token."""
+    settings = _settings()
+    with _session(settings) as session:
+        service = UserService(session)
+        try:
+            found = service.tokens(service.find(user))
+        except DomainError as exc:
+            raise click.ClickException(exc.detail) from exc
+    if not found:
+        click.echo(f"{user} has no tokens: factdesk tokens create {user}")
+        return
+    rows = [
+        (
+            t.prefix + "…",
+            _when(t.created_at),
+            _when(t.last_used_at) if t.last_used_at else "never",
+            f"revoked {_when(t.revoked_at)}" if t.revoked_at else "live",
+        )
+        for t in found
+    ]
+    _table(("TOKEN", "CREATED", "LAST USED", "STATUS"), rows)
 
 
 @tokens.command("revoke")

@@ -231,7 +231,8 @@ def _texts(
     shown: str, centre: float, length: int, background: str, spec: _Style, style: str, bold: bool
 ) -> list[str]:
     """The <text> elements of one half: a shadow (flat only) under the text itself."""
-    fill, shadow = ("#fff", "#010101") if _brightness(background) <= 0.69 else ("#333", "#ccc")
+    fill = text_colour(background)
+    shadow = "#010101" if fill == "#fff" else "#ccc"
     attrs = f'x="{_num(centre)}" textLength="{length}"'
     if any(_joins(char) for char in shown):
         attrs += ' lengthAdjust="spacingAndGlyphs"'
@@ -269,31 +270,55 @@ def _right_to_left(text: str) -> bool:
     return False
 
 
-def _brightness(color: str) -> float:
-    """Perceived brightness 0..1 of #rrggbb (the YIQ weights shields.io uses to pick dark or light text)."""
-    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-    return (red * 299 + green * 587 + blue * 114) / 255000
+def text_colour(background: str) -> str:
+    """White, shields.io's #333 or black: the first that reaches WCAG AA's 4.5:1 for text on
+    `background` (black always does where white does not)."""
+    for colour in ("#fff", "#333", "#000"):
+        if contrast(colour, background) >= AA_TEXT:
+            return colour
+    return "#000"
+
+
+AA_TEXT = 4.5  # WCAG 2 AA, normal text: the badge's 11 px text is not "large"
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG 2 contrast ratio of two #rgb or #rrggbb colours, 1 to 21."""
+    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def _luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of #rgb or #rrggbb."""
+    digits = colour[1:] if len(colour) == 7 else "".join(c * 2 for c in colour[1:])
+    channels = (int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4))
+    red, green, blue = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
 
 
 # -- what a claim's badge says, and how it is sent (the view and the fast path alike) -------------
 
-GREY = "#9f9f9f"
-UNDER_REVIEW = "#007ec6"
+# Where a claim stands when it has no rating, each told apart from the others (and from the
+# default scale's grey `unverifiable`) by its colour as well as its words.
+UNDER_REVIEW = "#0969da"  # blue: work in progress
+NOT_RATED = "#6e5494"  # purple: the desk dismissed it
+NOT_FOUND = "#e5e5e5"  # pale: no such claim
+UNKNOWN_RATING = "#9f9f9f"  # a rating the active scale no longer has
 SVG_TYPE = "image/svg+xml; charset=utf-8"
 
 
 def badge_for(state: BadgeState | None, label: str) -> Badge:
     """What a claim's badge says: its published rating, or where it stands."""
     if state is None:
-        return Badge(label, "not found", GREY)
+        return Badge(label, "not found", NOT_FOUND)
     status, rating, verdict_version = state
     if verdict_version > 0 and rating is not None:
         scale = active_scale()
         if rating in scale:
             return Badge(label, scale[rating].label, scale[rating].color)
-        return Badge(label, rating, GREY)
+        return Badge(label, rating, UNKNOWN_RATING)
     if status == "dismissed":
-        return Badge(label, "not rated", GREY)
+        return Badge(label, "not rated", NOT_RATED)
     return Badge(label, "under review", UNDER_REVIEW)
 
 

@@ -5,11 +5,13 @@ Badges are the hottest path: one indexed row, a rendered SVG cached in memory, a
 
 import re
 from html import escape
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import Response, current_app, json, render_template, request
 from flask_smorest import Blueprint
+from werkzeug.exceptions import HTTPException
 
 from claims.claimreview import claim_review, data_feed
 from claims.errors import ClaimNotFound
@@ -23,7 +25,7 @@ from service.public.badges import DEFAULT_LABEL, badge_answer, badge_for, badge_
 from service.public.states import BadgeState, badge_reader, cached_badge_state
 from service.web.auth import current_user
 from service.web.context import services, settings
-from service.web.problems import problem
+from service.web.problems import http_exception_problem, problem
 from service.web.responses import BEARER, PAGE_HEADERS
 
 bp = Blueprint(
@@ -141,9 +143,50 @@ def _public_claim(claim_id: str) -> PublicClaim | None:
         return None
 
 
-def _not_found_page() -> Response:
-    html = render_template("public/not_found.html", base_url=base_url())
+def _not_found_page(**words: str) -> Response:
+    html = render_template("public/not_found.html", publisher_name=settings().publisher_name, **words)
     return Response(html, status=404, mimetype="text/html", headers=PAGE_HEADERS)
+
+
+HOME_SHOWS = 20  # the latest published fact-checks on the front page
+HOME_MAX_AGE = 60  # seconds a cache may keep the front page: a new fact-check shows within a minute
+
+
+@bp.route("/")
+@bp.doc(responses={"200": {"description": "The front page: the latest fact-checks.", "content": HTML}})
+def home() -> Response:
+    """The front page: what this is, the latest published fact-checks, and where to go next."""
+    html = render_template(
+        "public/home.html",
+        claims=services().claims.published(limit=HOME_SHOWS),
+        label_of=rating_label,
+        publisher_name=settings().publisher_name,
+    )
+    response = Response(html, mimetype="text/html", headers=PAGE_HEADERS)
+    response.headers["Cache-Control"] = f"public, max-age={HOME_MAX_AGE}"
+    return response
+
+
+@bp.route("/favicon.ico")
+@bp.doc(exclude=True)
+def favicon() -> Response:
+    """The icon browsers ask for on their own (pages also link the SVG one)."""
+    response = Response(FAVICON, mimetype="image/x-icon")
+    response.headers["Cache-Control"] = f"public, max-age={FAVICON_MAX_AGE}"
+    return response
+
+
+FAVICON = (Path(__file__).parent / "static" / "favicon.ico").read_bytes()  # 4 KB, read once
+FAVICON_MAX_AGE = 7 * 86_400
+
+
+@bp.app_errorhandler(404)
+def not_found(error: HTTPException) -> Response:
+    """A page that says where the reader is for a browser outside the API; problem+json else."""
+    wants_html = request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+    if request.path.startswith("/api/") or not wants_html:
+        return http_exception_problem(error)
+    return _not_found_page(heading="Nothing here", message="There is no page at this address.")
 
 
 @bp.route("/c/<claim_id>")

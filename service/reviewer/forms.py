@@ -5,21 +5,26 @@ on a field is written once; errors come back keyed by the form's field names.
 """
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields, validate
 
 from claims.citations import NewCitation
 from claims.reporting.schemas import ExtractionClaimsIn, ExtractionIn
 from claims.reporting.services import ClaimChoice, ExtractionInput
-from claims.schemas import CitationIn, ClaimListArgs, TransitionIn
-from claims.services import ClaimFilters
+from claims.schemas import AppearanceIn, CitationIn, ClaimIn, ClaimListArgs, ClaimPatch, TransitionIn
+from claims.services import AppearanceData, ClaimChanges, ClaimFilters, NewClaim
 from claims.verification import TransitionBody
 from claims.workflow import BY_ACTION
-from service.accounts.models import User
+from service.accounts.models import ROLES, User
+from service.accounts.services import UserService
 from service.core.errors import InvalidInputError
-from service.core.pagination import decode_cursor
+from service.core.fields import Text
 from service.web.problems import flatten_messages
+from sources.models import SourceHealth
+from sources.schemas import SourceUploadIn
+from sources.services import NewUpload
 
 CHECK_FIELDS = "Check the fields marked below."
 # Nested API names → the flat names of the citation form's controls.
@@ -37,7 +42,12 @@ def _load(schema: Schema, data: Mapping[str, object], names: Mapping[str, str] |
     except ValidationError as exc:
         errors = flatten_messages(exc.messages)
         names = names or {"body": "form"}
-        raise InvalidInputError(CHECK_FIELDS, {names.get(k, k): v for k, v in errors.items()}) from exc
+        named: dict[str, list[str]] = {}
+        for key, messages in errors.items():
+            # One control holds every tag: `tags.3` is the tags field's error.
+            field = names.get(key, "tags" if key.startswith("tags.") else key)
+            named.setdefault(field, []).extend(messages)
+        raise InvalidInputError(CHECK_FIELDS, named) from exc
 
 
 def sign_in_fields(form: Mapping[str, str]) -> tuple[str, str]:
@@ -82,15 +92,107 @@ def citation_body(form: Mapping[str, str]) -> NewCitation:
     return citation
 
 
-def queue_filters(args: Mapping[str, str], me: User, page_size: int) -> tuple[ClaimFilters, int, int | None]:
-    """Filters, page size and cursor of the queue, from its query string (`mine` = assigned to me)."""
-    names = [n for n in ClaimListArgs().fields if n != "limit"]
-    loaded = _load(ClaimListArgs(), {**_filled(args, names), "limit": args.get("limit") or page_size})
+APPEARANCE_FIELDS = ("url", "title", "publisher", "published_at", "quote")
+
+
+def _tag_list(value: str) -> list[str]:
+    return [t.strip() for t in value.split(",") if t.strip()]
+
+
+def _appearance_names(prefix: str) -> dict[str, str]:
+    # The appearance's API names → the form's (`appearance.url` → `appearance_url`, say).
+    names = {f"{prefix}{n}": f"appearance_{n}" for n in APPEARANCE_FIELDS}
+    return {**names, "body": "form"}
+
+
+def new_claim(form: Mapping[str, str]) -> NewClaim:
+    """A claim as `POST /api/v1/claims` takes it: text, claimant, tags (comma-separated) and,
+    when any of its fields is filled, one appearance."""
+    data: dict[str, object] = {**_filled(form, ("text", "claimant", "language"))}
+    tags = _tag_list(form.get("tags", ""))
+    if tags:
+        data["tags"] = tags
+    appearance = _filled({n: form.get(f"appearance_{n}", "") for n in APPEARANCE_FIELDS}, APPEARANCE_FIELDS)
+    if appearance:
+        data["appearance"] = appearance
+    claim: NewClaim = _load(ClaimIn(), data, _appearance_names("appearance."))
+    return claim
+
+
+def appearance(form: Mapping[str, str]) -> AppearanceData:
+    """An appearance as `POST /api/v1/claims/{id}/appearances` takes it."""
+    data = _filled({n: form.get(f"appearance_{n}", "") for n in APPEARANCE_FIELDS}, APPEARANCE_FIELDS)
+    loaded: AppearanceData = _load(AppearanceIn(), data, _appearance_names(""))
+    return loaded
+
+
+def claim_changes(form: Mapping[str, str]) -> ClaimChanges:
+    """An edit as `PATCH /api/v1/claims/{id}` takes it: the text, and the claimant and tags as
+    the form has them now (an emptied field clears them)."""
+    data = {
+        "text": form.get("text", "").strip(),
+        "claimant": form.get("claimant", "").strip() or None,
+        "tags": _tag_list(form.get("tags", "")),
+    }
+    changes: ClaimChanges = _load(ClaimPatch(), data)
+    return changes
+
+
+QUEUE_ORDERS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "changed": "Recently changed",
+    "review": "Needs review first",
+}
+
+
+class QueueArgs(ClaimListArgs):
+    """The queue's query string: the API's filters, with an order and a numbered page."""
+
+    class Meta:
+        exclude = ("cursor",)
+
+    sort = fields.String(load_default="newest", validate=validate.OneOf(QUEUE_ORDERS))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
+
+
+@dataclass
+class QueueQuery:
+    filters: ClaimFilters
+    sort: str
+    limit: int
+    page: int
+
+
+def queue_filters(args: Mapping[str, str], me: User, page_size: int) -> QueueQuery:
+    """Filters, order, page size and page of the queue, from its query string (`mine` = assigned
+    to me)."""
+    names = [n for n in QueueArgs().fields if n != "limit"]
+    loaded = _load(QueueArgs(), {**_filled(args, names), "limit": args.get("limit") or page_size})
     filters = ClaimFilters(**{k: loaded.get(k) for k in ClaimFilters.__dataclass_fields__})
     if args.get("mine"):
         filters.assignee = me.id
-    after = decode_cursor(loaded["cursor"], int) if loaded.get("cursor") else None
-    return filters, loaded["limit"], after
+    return QueueQuery(filters, loaded["sort"], loaded["limit"], loaded["page"])
+
+
+class SourceListArgs(Schema):
+    """The sources list's query string: words in title, URL or publisher, health, a page."""
+
+    q = Text(max=200)
+    health = fields.String(validate=validate.OneOf(tuple(SourceHealth)))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
+
+
+def source_list_args(args: Mapping[str, str]) -> dict[str, Any]:
+    """`q`, `health` (absent when not given) and `page` of the sources list."""
+    loaded: dict[str, Any] = _load(SourceListArgs(), _filled(args, ("q", "health", "page")))
+    return loaded
+
+
+def upload_fields(form: Mapping[str, str]) -> NewUpload:
+    """The fields beside an uploaded document, as the API's multipart upload takes them."""
+    loaded: NewUpload = _load(SourceUploadIn(), _filled(form, ("url", "title", "publisher", "kind")))
+    return loaded
 
 
 def extraction_body(form: Mapping[str, str]) -> ExtractionInput:
@@ -126,3 +228,34 @@ def claim_choices(form: Any) -> list[ClaimChoice]:
         raise InvalidInputError(CHECK_FIELDS, {"pick": ["Tick at least one sentence."]})
     loaded: dict[str, list[ClaimChoice]] = _load(ExtractionClaimsIn(), {"items": items})
     return loaded["items"]
+
+
+def new_user_fields(form: Mapping[str, str]) -> tuple[str, str]:
+    """The name and role of a user to add, as `POST /api/v1/users` takes them."""
+    name, role = form.get("name", "").strip(), form.get("role", "")
+    errors = {}
+    if not name or len(name) > 80:
+        errors["name"] = ["A user name has 1 to 80 characters."]
+    if role not in ROLES:
+        errors["role"] = [f"One of {', '.join(ROLES)}."]
+    if errors:
+        raise InvalidInputError(CHECK_FIELDS, errors)
+    return name, role
+
+
+def apply_person_change(users: UserService, user: User, form: Mapping[str, str]) -> str:
+    """Apply the one change a people-page form asks for (`role`, or `disabled` = 1 or 0); what
+    was done, in words."""
+    if "role" in form:
+        role = form["role"]
+        if role not in ROLES:
+            raise InvalidInputError(f"Unknown role {role[:40]!r}.", {"role": [f"One of {', '.join(ROLES)}."]})
+        users.set_role(user, role)
+        return f"{user.name} is now {'an' if role[0] in 'aeiou' else 'a'} {role}."
+    disabled = form.get("disabled")
+    if disabled not in ("0", "1"):
+        raise InvalidInputError("This form asks for no change.", {"form": ["Give a role or disabled."]})
+    users.set_disabled(user, disabled == "1")
+    if disabled == "1":
+        return f"{user.name} is disabled: their tokens and desk sessions stopped working."
+    return f"{user.name} is enabled again: their tokens work; they sign in to the desk afresh."

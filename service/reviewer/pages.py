@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from claims.citations import CITE_ROLE, FROZEN_STATUSES
-from claims.models import Citation, Claim
+from claims.models import Citation, Claim, ClaimStatus
 from claims.reporting.models import ClaimExtraction
 from claims.schemas import RELATIONS
 from claims.services import ClaimFilters
 from claims.workflow import BY_ACTION, DISMISS_REASONS, allowed_actions
-from service.accounts.models import User
+from service.accounts.models import Role, User
 from service.composition import Services
 from service.core.errors import NotFoundError
 from service.reviewer import reads
@@ -84,6 +84,12 @@ def can_cite(claim: Claim, me: User) -> bool:
     return claim.status not in FROZEN_STATUSES and me.has_role(CITE_ROLE)
 
 
+def can_edit(claim: Claim, me: User) -> bool:
+    """Whether the edit form belongs on the claim's page (a published claim changes through
+    `correct`; editing is a reviewer's, as `PATCH /api/v1/claims/{id}` is)."""
+    return claim.status != ClaimStatus.PUBLISHED and me.has_role(Role.REVIEWER)
+
+
 def may_capture(me: User) -> bool:
     """Whether the re-capture button belongs on a source's page for this user."""
     return me.has_role(CAPTURE_ROLE)
@@ -142,6 +148,7 @@ def claim_page(services: Services, claim: Claim, me: User) -> dict[str, Any]:
             "source_id": [(s.id, source_name(s)) for s in sources],
         },
         "can_cite": can_cite(claim, me),
+        "can_edit": can_edit(claim, me),
         "matches": services.matcher.match(claim.text, limit=MATCHES_ON_CLAIM, exclude={claim.id})
         if hasattr(services, "matcher")  # TMP until the matcher lands
         else [],
@@ -214,16 +221,40 @@ def source_page(services: Services, source: Source, me: User, snapshot_id: str |
         except NotFoundError as exc:
             text_error = exc.detail
     claims, _ = services.claims.page(me, ClaimFilters(source=source.id), 50)
+    quotes = reads.anchored_quotes(services.session, shown.id) if text is not None and shown else []
     return {
         "source": source,
         "snapshots": snapshots,
         "shown": shown,
         "text": text[:TEXT_SHOWN] if text is not None else None,
+        "segments": marked_segments(text[:TEXT_SHOWN], quotes) if text is not None else [],
+        "quotes": len(quotes),
         "text_cut": text is not None and len(text) > TEXT_SHOWN,
         "text_error": text_error,
         "citing": claims,
         "may_capture": may_capture(me) and source.canonical_url is not None,
     }
+
+
+def marked_segments(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """`text` cut into pieces, True for those inside a span (overlapping spans are merged, and
+    spans past the end of `text` are cut to it)."""
+    pieces: list[tuple[str, bool]] = []
+    at = 0
+    for start, end in sorted(spans):
+        start, end = max(start, at), min(end, len(text))
+        if start >= end:
+            continue
+        if start > at:
+            pieces.append((text[at:start], False))
+        if pieces and pieces[-1][1] and start == at:  # touching the previous mark: one mark
+            pieces[-1] = (pieces[-1][0] + text[start:end], True)
+        else:
+            pieces.append((text[start:end], True))
+        at = end
+    if at < len(text):
+        pieces.append((text[at:], False))
+    return pieces
 
 
 def _excerpt(services: Services, snapshot: Snapshot | None, citation: Citation) -> Excerpt | None:

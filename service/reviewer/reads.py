@@ -1,6 +1,7 @@
 """Reads the desk's pages need that the domain services do not offer yet, one statement each.
 
-Status counts, user names and the snapshots of several sources at once. No Flask here; candidates
+Status counts, user names, the snapshots of several sources at once, the sources list's search and
+the quotes anchored in a capture. No Flask here; candidates
 to move into `ClaimService`, `UserService` and `SourceService` when another caller needs them.
 """
 
@@ -8,10 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
-from claims.models import STATUSES, Claim
+from claims.models import STATUSES, Citation, Claim
 from claims.reporting.models import ClaimExtraction
 from service.accounts.models import Role, User
-from sources.models import Snapshot
+from sources.models import Snapshot, Source
 
 
 def status_counts(session: Session) -> dict[str, int]:
@@ -71,3 +72,48 @@ def recent_extractions(session: Session, limit: int = 20) -> list[ClaimExtractio
     """The desk's newest extractions."""
     rows = session.scalars(select(ClaimExtraction).order_by(col(ClaimExtraction.id).desc()).limit(limit))
     return list(rows)
+
+
+def _like(words: str) -> str:
+    """A LIKE pattern for `words` anywhere, their own % and _ taken literally."""
+    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def sources_page(
+    session: Session, q: str | None, health: str | None, limit: int, offset: int
+) -> tuple[list[Source], int]:
+    """Sources newest first whose title, URL, publisher or file name contains `q` (case aside),
+    in `health` when given: one page, and how many match in all."""
+    stmt = select(Source)
+    if q:
+        pattern = _like(q)
+        stmt = stmt.where(
+            sa.or_(
+                *(
+                    col(column).ilike(pattern, escape="\\")
+                    for column in (Source.title, Source.url, Source.publisher, Source.upload_filename)
+                )
+            )
+        )
+    if health:
+        stmt = stmt.where(col(Source.health) == health)
+    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(col(Source.id).desc()).offset(offset).limit(limit))
+    return list(rows), total
+
+
+def anchored_quotes(session: Session, snapshot_id: str) -> list[tuple[int, int]]:
+    """Where the quotes cited from a capture sit in its text (start, end), in text order."""
+    stmt = (
+        sa.select(col(Citation.anchor_start), col(Citation.anchor_end))
+        .where(
+            col(Citation.anchor_snapshot_id) == snapshot_id,
+            col(Citation.anchor_start).is_not(None),
+            col(Citation.anchor_end).is_not(None),
+        )
+        .order_by(col(Citation.anchor_start))
+    )
+    return [
+        (start, end) for start, end in session.execute(stmt).all() if start is not None and end is not None
+    ]

@@ -1,4 +1,4 @@
-"""The desk's pages: sign-in, the queue, a claim with its workflow forms, a source and its captures.
+"""The desk's pages: sign-in, the queue, submitting a claim, a claim with its forms, reporting.
 
 Views are thin: parse the form, call one domain service through `services()`, then redirect (303) or
 re-render the page with the rule's error next to the form (4xx, so the request rolls back).
@@ -9,153 +9,30 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import (
-    Blueprint,
-    Response,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import flash, g, redirect, request, session, url_for
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response as BaseResponse
 
-from claims.schemas import rating_label
-from service.accounts.models import User
+from claims.services import DuplicateFinder
+from service.accounts.models import Role, ensure_role
 from service.accounts.signin import AccountLocked, SignInRefused, SignInService
 from service.core.database import utcnow
-from service.core.errors import (
-    DomainError,
-    InvalidInputError,
-    NotFoundError,
-    StaleVersionError,
-)
-from service.core.pagination import encode_cursor
-from service.reviewer import csrf, forms, pages, reads
+from service.core.errors import DomainError, InvalidInputError, NotFoundError, StaleVersionError
+from service.reviewer import csrf, forms, pages, people, reads, sources
+from service.reviewer.desk import ACTION_LABELS, bp, me, render, status_of
 from service.web import context
 from service.web.context import services
-from service.web.problems import domain_problem
-from service.web.responses import PAGE_HEADERS, send_snapshot
 
-bp = Blueprint("reviewer", __name__, url_prefix="/desk", static_folder="static", template_folder="templates")
+# The app registers `bp` from here: importing this module has put every desk page on it, those of
+# `people` and `sources` included.
+__all__ = ["bp", "people", "sources"]
 
 PAGE_SIZE = 25
+QUEUE_TEXT_CHARS = 200  # a claim's text in the queue, cut at a word; the claim page has it whole
 STALE = (
     "Someone else changed this claim while you were looking at it: here is the current state; "
     "check it and act again."
 )
-# The public pages' headers, except that the desk's forms post to the desk itself and its pages
-# are private: never framed, never cached.
-DESK_HEADERS = {
-    **PAGE_HEADERS,
-    "Content-Security-Policy": PAGE_HEADERS["Content-Security-Policy"].replace(
-        "form-action 'none'", "form-action 'self'"
-    )
-    + "; frame-ancestors 'none'",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
-OPEN_ENDPOINTS = frozenset({"reviewer.sign_in_form", "reviewer.sign_in", "reviewer.static"})
-ACTION_LABELS = {
-    "start_research": "Start research",
-    "propose": "Propose a verdict",
-    "approve": "Approve",
-    "request_changes": "Request changes",
-    "correct": "Correct the published verdict",
-    "dismiss": "Dismiss",
-    "reopen": "Reopen",
-}
-
-
-# -- the signed-in user, CSRF and headers ------------------------------------------------------
-
-
-def me() -> User:
-    """The signed-in user (views behind `_guard` always have one)."""
-    user: User = g.desk_user
-    return user
-
-
-def _signed_in_user() -> User | None:
-    secret = session.get("sid")
-    if not isinstance(secret, str):
-        return None
-    # The session is looked up on the server: one ended by signing out, a new password or a
-    # disabled account is gone however the cookie was kept.
-    user = SignInService(context.session()).session_user(secret)
-    if user is None:
-        session.pop("sid", None)
-    return user
-
-
-@bp.before_request
-def _guard() -> BaseResponse | None:
-    g.desk_user = _signed_in_user()
-    if request.method == "POST" and not csrf.check():
-        return _page(
-            "desk/error.html",
-            403,
-            heading="This form has expired",
-            message="The page you sent it from is too old, or it did not come from this desk. "
-            "Reload the page and try again.",
-            reload_url=_page_of_request(),
-        )
-    if g.desk_user is None and request.endpoint not in OPEN_ENDPOINTS:
-        target = request.full_path.rstrip("?") if request.method == "GET" else None
-        return redirect(url_for(".sign_in_form", next=target), 303)
-    return None
-
-
-@bp.after_request
-def _headers(response: Response) -> Response:
-    for name, value in DESK_HEADERS.items():
-        response.headers.setdefault(name, value)  # archived content keeps its own sandbox policy
-    return response
-
-
-@bp.context_processor
-def _template_globals() -> dict[str, Any]:
-    return {
-        "me": g.get("desk_user"),
-        "csrf_token": csrf.csrf_token,
-        "rating_label": rating_label,
-        "action_label": lambda action: ACTION_LABELS.get(action, action),
-        "source_name": pages.source_name,
-        "relation_labels": pages.RELATION_LABELS,
-        "kind_labels": pages.KIND_LABELS,
-    }
-
-
-@bp.errorhandler(NotFoundError)
-def _not_found(error: NotFoundError) -> BaseResponse:
-    return _page("desk/not_found.html", 404, message=error.detail)
-
-
-def _page(
-    template: str, status: int = 200, headers: Mapping[str, str] | None = None, **values: Any
-) -> BaseResponse:
-    html = render_template(template, **values)
-    return Response(html, status=status, mimetype="text/html", headers=headers)
-
-
-def _page_of_request() -> str:
-    """The page a refused form was on, to reload."""
-    args = request.view_args or {}
-    if "claim_id" in args:
-        return url_for(".claim", claim_id=args["claim_id"])
-    if "source_id" in args:
-        return url_for(".source", source_id=args["source_id"])
-    if request.endpoint in OPEN_ENDPOINTS:
-        return url_for(".sign_in_form")
-    return url_for(".queue")
-
-
-def _status(error: DomainError) -> int:
-    # The API's mapping of each domain error family to its status, so both answer alike.
-    return domain_problem(error).status_code
 
 
 def _next_url() -> str:
@@ -180,7 +57,7 @@ def sign_in_form() -> BaseResponse:
     """The sign-in form (the desk's pages send signed-out visitors here)."""
     if g.desk_user is not None:
         return redirect(_next_url(), 303)
-    return _page("desk/sign_in.html", next=_next_url())
+    return render("desk/sign_in.html", next=_next_url())
 
 
 @bp.post("/sign-in")
@@ -191,15 +68,15 @@ def sign_in() -> BaseResponse:
         name, password = forms.sign_in_fields(request.form)
         user = SignInService(context.session()).sign_in(name, password)
     except InvalidInputError as exc:
-        return _page("desk/sign_in.html", 422, next=_next_url(), name=name, errors=exc.errors)
+        return render("desk/sign_in.html", 422, next=_next_url(), name=name, errors=exc.errors)
     except AccountLocked as exc:
         context.commit()  # the failure that locked the account is kept, though the answer is a refusal
         retry = max(1, int((exc.until - utcnow()) / timedelta(seconds=1)))
         headers = {"Retry-After": str(retry)}
-        return _page("desk/sign_in.html", 429, headers, next=_next_url(), name=name, error=exc.detail)
+        return render("desk/sign_in.html", 429, headers, next=_next_url(), name=name, error=exc.detail)
     except SignInRefused as exc:
         context.commit()  # counts towards the lock-out
-        return _page("desk/sign_in.html", 401, next=_next_url(), name=name, error=exc.detail)
+        return render("desk/sign_in.html", 401, next=_next_url(), name=name, error=exc.detail)
     secret = SignInService(context.session()).start_session(user)
     session.clear()  # a new session: nothing from before signing in carries over
     session.permanent = True
@@ -226,29 +103,39 @@ def sign_out() -> BaseResponse:
 @bp.get("/")
 @bp.get("")  # registered first: url_for gives /desk
 def queue() -> BaseResponse:
-    """Claims newest first, by status, rating, tag, needs_review, assignee and search."""
+    """Claims by status, rating, tag, needs_review, assignee and search, sorted, in numbered pages."""
     counts = reads.status_counts(context.session())
     page: dict[str, Any] = {
         "counts": counts,
         "mine": reads.assigned_count(context.session(), me().id),
         "status_options": [(s, s.replace("_", " ")) for s in counts],
         "rating_options": [(r.key, r.label) for r in services().scale.ratings],
-        "claims": [],
-        "names": {},
-        "errors": {},
+        "sort_options": list(forms.QUEUE_ORDERS.items()),
     }
     try:
-        filters, limit, after = forms.queue_filters(request.args, me(), PAGE_SIZE)
+        query = forms.queue_filters(request.args, me(), PAGE_SIZE)
     except InvalidInputError as exc:
-        return _page("desk/queue.html", 400, **{**page, "errors": exc.errors})
-    claims, more = services().claims.page(me(), filters, limit, after)
-    next_url = None
-    last = claims[-1].seq if claims else None
-    if more and last is not None:
-        args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "cursor"}
-        next_url = url_for(".queue", **args, cursor=encode_cursor(last))
+        return render("desk/queue.html", 400, **page, claims=[], names={}, errors=exc.errors)
+    offset = (query.page - 1) * query.limit
+    claims, total = services().claims.sorted_page(me(), query.filters, query.sort, query.limit, offset)
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page"}
     names = reads.names(context.session(), {c.assignee_id for c in claims})
-    return _page("desk/queue.html", **{**page, "claims": claims, "names": names, "next_url": next_url})
+    return render(
+        "desk/queue.html",
+        **page,
+        claims=claims,
+        names=names,
+        total=total,
+        first=offset + 1,
+        last=offset + len(claims),
+        previous_url=url_for(".queue", **args, page=query.page - 1) if query.page > 1 else None,
+        next_url=url_for(".queue", **args, page=query.page + 1) if offset + len(claims) < total else None,
+        pages=-(-total // query.limit),
+        first_url=url_for(".queue", **args),
+        short_text=QUEUE_TEXT_CHARS,
+        page_number=query.page,
+        errors={},
+    )
 
 
 # -- a claim ------------------------------------------------------------------------------------
@@ -256,7 +143,7 @@ def queue() -> BaseResponse:
 
 def _claim_page(claim_id: str, status: int = 200, **extra: Any) -> BaseResponse:
     claim = services().claims.get(claim_id, me())
-    return _page("desk/claim.html", status, **pages.claim_page(services(), claim, me()), **extra)
+    return render("desk/claim.html", status, **pages.claim_page(services(), claim, me()), **extra)
 
 
 def _refused(claim_id: str, form: str, error: DomainError) -> BaseResponse:
@@ -270,13 +157,47 @@ def _refused(claim_id: str, form: str, error: DomainError) -> BaseResponse:
         raise error  # the claim itself is gone: the desk's 404 page
     return _claim_page(
         claim_id,
-        _status(error),
+        status_of(error),
         failed=form,
         error=error.detail,
         errors=getattr(error, "errors", {}),
         allowed=error.extra.get("allowed_actions"),
         values=values,
     )
+
+
+def _new_claim_form(status: int = 200, **extra: Any) -> BaseResponse:
+    return render("desk/new_claim.html", status, **{"values": {}, "errors": {}, "duplicates": [], **extra})
+
+
+@bp.get("/claims/new")
+def new_claim() -> BaseResponse:
+    """The form to submit a claim, with where it appeared."""
+    return _new_claim_form()
+
+
+@bp.post("/claims")
+def submit_claim() -> BaseResponse:
+    """Submit a claim. Possible duplicates are shown first, with a "Create anyway" to confirm; the
+    same text (as the API finds it) adds the appearance to the claim on the desk."""
+    values = {k: v for k, v in request.form.items() if k != csrf.FIELD}
+    try:
+        data = forms.new_claim(request.form)
+        with context.reading():
+            duplicates = services().claims.possible_duplicates(data["text"])
+        if duplicates and not request.form.get("confirm"):
+            return _new_claim_form(values=values, duplicates=duplicates[: DuplicateFinder.LIMIT])
+        result = services().claims.submit(me(), data, duplicates)
+    except DomainError as exc:
+        context.rollback()
+        return _new_claim_form(
+            status_of(exc), values=values, error=exc.detail, errors=getattr(exc, "errors", {})
+        )
+    if result.created:
+        flash("Claim submitted.")
+    else:
+        flash("This claim was on the desk already: its appearance is added to it.")
+    return redirect(url_for(".claim", claim_id=result.claim.id), 303)
 
 
 @bp.get("/claims/<claim_id>")
@@ -316,12 +237,54 @@ def cite(claim_id: str) -> BaseResponse:
     return redirect(url_for(".claim", claim_id=claim_id), 303)
 
 
+@bp.post("/claims/<claim_id>/edit")
+def edit_claim(claim_id: str) -> BaseResponse:
+    """Edit text, claimant and tags at the version the form was rendered from (the API's If-Match)."""
+    try:
+        ensure_role(me(), Role.REVIEWER)  # as PATCH /api/v1/claims/{id} requires
+        expected = forms.form_etag(request.form)
+        changes = forms.claim_changes(request.form)
+        services().claims.update(claim_id, me(), expected, changes)
+    except StaleDataError:
+        return _refused(claim_id, "edit", StaleVersionError(STALE))
+    except DomainError as exc:
+        return _refused(claim_id, "edit", exc)
+    flash("Claim edited.")
+    return redirect(url_for(".claim", claim_id=claim_id), 303)
+
+
+@bp.post("/claims/<claim_id>/appearances")
+def add_appearance(claim_id: str) -> BaseResponse:
+    """Record another place where the claim was made."""
+    try:
+        services().claims.add_appearance(claim_id, me(), forms.appearance(request.form))
+    except StaleDataError:
+        return _refused(claim_id, "appearance", StaleVersionError(STALE))
+    except DomainError as exc:
+        return _refused(claim_id, "appearance", exc)
+    flash("Appearance added.")
+    return redirect(url_for(".claim", claim_id=claim_id), 303)
+
+
+@bp.post("/claims/<claim_id>/citations/<citation_id>/remove")
+def remove_citation(claim_id: str, citation_id: str) -> BaseResponse:
+    """Remove a citation, while the claim is neither published nor dismissed."""
+    try:
+        services().citations.delete(claim_id, citation_id, me())
+    except StaleDataError:
+        return _refused(claim_id, "remove", StaleVersionError(STALE))
+    except DomainError as exc:
+        return _refused(claim_id, "remove", exc)
+    flash("Citation removed.")
+    return redirect(url_for(".claim", claim_id=claim_id), 303)
+
+
 # -- claims from reporting ----------------------------------------------------------------------
 
 
 def _reporting_form(status: int = 200, **extra: Any) -> BaseResponse:
     recent = reads.recent_extractions(context.session())
-    return _page("desk/reporting.html", status, recent=recent, **extra)
+    return render("desk/reporting.html", status, recent=recent, **extra)
 
 
 @bp.get("/reporting")
@@ -342,7 +305,7 @@ def start_extraction() -> BaseResponse:
     except DomainError as exc:
         context.rollback()
         return _reporting_form(
-            _status(exc), values=values, error=exc.detail, errors=getattr(exc, "errors", {})
+            status_of(exc), values=values, error=exc.detail, errors=getattr(exc, "errors", {})
         )
     return redirect(url_for(".extraction", extraction_id=extraction.id), 303)
 
@@ -352,7 +315,7 @@ def _extraction_page(extraction_id: str, status: int = 200, **extra: Any) -> Bas
     only = request.args.get("only") == "checkworthy"
     made = reads.claims_by_ids(context.session(), [i for i in request.args.get("made", "").split(",") if i])
     page = pages.extraction_page(extraction, only)
-    return _page("desk/extraction.html", status, **page, made=made, **extra)
+    return render("desk/extraction.html", status, **page, made=made, **extra)
 
 
 @bp.get("/reporting/<extraction_id>")
@@ -379,7 +342,7 @@ def make_claims(extraction_id: str) -> BaseResponse:
         context.rollback()
         errors = _choice_errors(getattr(exc, "errors", {}), picked)
         return _extraction_page(
-            extraction_id, _status(exc), error=exc.detail, errors=errors, values=values, picked=picked
+            extraction_id, status_of(exc), error=exc.detail, errors=errors, values=values, picked=picked
         )
     new = sum(1 for m in made if m.created)
     message = f"{new} new claims made."
@@ -401,50 +364,3 @@ def _choice_errors(errors: Mapping[str, list[str]], picked: list[str]) -> dict[s
         else:
             named.setdefault(name, []).extend(messages)
     return named
-
-
-# -- sources ------------------------------------------------------------------------------------
-
-
-@bp.get("/sources")
-def sources() -> BaseResponse:
-    """Every source, newest first."""
-    items, _ = services().sources.page(200)
-    return _page("desk/sources.html", sources=items)
-
-
-@bp.get("/sources/<source_id>")
-def source(source_id: str) -> BaseResponse:
-    """A source: its health, every capture, the extracted text, and the claims citing it."""
-    found = services().sources.get(source_id)
-    return _page(
-        "desk/source.html", **pages.source_page(services(), found, me(), request.args.get("snapshot"))
-    )
-
-
-@bp.post("/sources/<source_id>/captures")
-def recapture(source_id: str) -> BaseResponse:
-    """Capture the source again now (in the background)."""
-    found = services().sources.get(source_id)
-    try:
-        services().sources.request_capture(source_id, me())
-    except DomainError as exc:
-        page = pages.source_page(services(), found, me(), None)
-        return _page("desk/source.html", _status(exc), **page, error=exc.detail)
-    flash("A new capture is queued; reload in a moment to see it.")
-    return redirect(url_for(".source", source_id=found.id), 303)
-
-
-@bp.get("/sources/<source_id>/snapshots/<snapshot_id>/content")
-def snapshot_content(source_id: str, snapshot_id: str) -> BaseResponse:
-    """The archived bytes, sandboxed so they cannot run as this site."""
-    sources = services().sources
-    return send_snapshot(sources, sources.snapshot(source_id, snapshot_id))
-
-
-@bp.get("/sources/<source_id>/snapshots/<snapshot_id>/text")
-def snapshot_text(source_id: str, snapshot_id: str) -> BaseResponse:
-    """The whole text extracted from a snapshot."""
-    sources = services().sources
-    text = sources.text(sources.snapshot(source_id, snapshot_id))
-    return Response(text, mimetype="text/plain", headers={"Content-Security-Policy": "sandbox"})

@@ -1,18 +1,22 @@
 """Bearer-token authentication for every request, and the role check views declare."""
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Response, g, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.accounts.models import Role, User
 from service.accounts.services import UserService
+from service.core.database import write_intent
 from service.web import context
 from service.web.problems import problem
 
 View = TypeVar("View", bound=Callable[..., Any])
 SCHEME = "Bearer"
+log = logging.getLogger(__name__)
 
 
 def current_user() -> User | None:
@@ -43,11 +47,26 @@ def authenticate() -> Response | None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != SCHEME.lower() or not secret.strip():
         return unauthorized("Send your token as `Authorization: Bearer fdk_…`.")
-    user = UserService(context.session()).authenticate(secret.strip())
-    if user is None:
+    found = UserService(context.session()).authenticate(secret.strip())
+    if found is None:
         return unauthorized("This token is not valid (unknown or revoked).")
-    g.user = user
+    g.user = found.user
+    if found.use_is_due:
+        _note_use(secret.strip())
     return None
+
+
+def _note_use(secret: str) -> None:
+    """Record the token's use in a short write of its own, at most once a minute per token; a
+    busy database only delays the record, never the request."""
+    context.commit()  # end the read: the write below takes the lock afresh
+    try:
+        with write_intent(True):
+            UserService(context.session()).note_use(secret)
+            context.commit()
+    except SQLAlchemyError as exc:
+        context.rollback()
+        log.warning("could not record a token's use: %s", exc)
 
 
 def require_role(role: Role | str) -> Callable[[View], View]:

@@ -79,3 +79,54 @@ def test_demo_loads_the_example_desk_once(run, client) -> None:
 def test_db_upgrade_is_idempotent(run) -> None:
     assert run("db", "upgrade").exit_code == 0
     assert run("db", "upgrade").exit_code == 0
+
+
+def test_users_list_set_role_disable_and_enable(run, client) -> None:
+    admin = re.search(r"(fdk_\S+)", run("users", "add", "root-admin", "--role", "admin").output).group(1)
+    token = re.search(r"(fdk_\S+)", run("users", "add", "Zoë", "--role", "submitter").output).group(1)
+    headers = {"Authorization": f"Bearer {token}"}
+    client.get("/api/v1/claims", headers=headers)
+    listed = run("users", "list")
+    assert listed.exit_code == 0
+    lines = listed.output.splitlines()
+    assert lines[0].split() == ["NAME", "ROLE", "STATUS", "LAST", "ACTIVE"]
+    assert re.match(r"Zoë\s+submitter\s+active\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC$", lines[2])
+    assert re.match(r"root-admin\s+admin\s+active\s+never$", lines[1])
+
+    assert run("users", "set-role", "Zoë", "editor").exit_code == 0
+    assert client.get("/api/v1/users/me", headers=headers).get_json()["role"] == "editor"
+    assert run("users", "set-role", "Zoë", "root").exit_code != 0
+    assert run("users", "disable", "Zoë").exit_code == 0
+    assert client.get("/api/v1/claims", headers=headers).status_code == 401
+    assert "disabled" in run("users", "list").output
+    assert run("users", "enable", "Zoë").exit_code == 0
+    assert client.get("/api/v1/claims", headers=headers).status_code == 200
+    assert client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {admin}"}).status_code == 200
+
+
+def test_the_cli_keeps_the_last_admin(run) -> None:
+    run("users", "add", "only-admin", "--role", "admin")
+    for args in (("users", "set-role", "only-admin", "reviewer"), ("users", "disable", "only-admin")):
+        refused = run(*args)
+        assert refused.exit_code != 0
+        assert "last admin" in refused.output
+    assert "only-admin  admin  active" in run("users", "list").output
+    assert run("users", "disable", "nobody").exit_code != 0
+
+
+def test_tokens_list_shows_prefixes_never_whole_tokens(run, client) -> None:
+    first = re.search(r"(fdk_\S+)", run("users", "add", "erin", "--role", "reviewer").output).group(1)
+    second = re.search(r"(fdk_\S+)", run("tokens", "create", "erin").output).group(1)
+    run("tokens", "revoke", first[:12])
+    client.get("/api/v1/claims", headers={"Authorization": f"Bearer {second}"})
+    listed = run("tokens", "list", "erin")
+    assert listed.exit_code == 0
+    assert first not in listed.output
+    assert second not in listed.output
+    rows = listed.output.splitlines()[1:]
+    assert rows[0].startswith(second[:12] + "…")
+    assert rows[0].endswith("live")
+    assert "never" not in rows[0]  # just used
+    assert rows[1].startswith(first[:12] + "…")
+    assert "revoked" in rows[1]
+    assert run("tokens", "list", "nobody").exit_code != 0

@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from service.accounts.models import User
 from service.accounts.signin import SignInService
-from tests.conftest import set_status
+from tests.conftest import STATEMENT, cite_statement, set_status
 
 pytest.importorskip("playwright")
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
@@ -369,4 +369,242 @@ def test_claims_from_a_report_in_the_desk_without_javascript(
     expect(page.locator("pre.text")).to_contain_text("not one of the countries")
 
     context.close()
+    assert problems == []
+
+
+def desk_page(browser: Browser, base: str, problems: list[str]) -> Page:
+    """A new browser (its own cookies) without JavaScript, watched for requests leaving the service."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    page = context.new_page()
+    watch(page, base, problems)
+    return page
+
+
+@pytest.mark.slow  # two desk sessions in chromium
+def test_an_admin_manages_people_and_everyone_their_tokens(
+    browser, live, make_user, engine, artifacts
+) -> None:
+    base, shot, problems = live, Screenshots(artifacts / "people"), []
+    ada, ben = make_user("admin", "ada"), make_user("reviewer", "ben")
+    for person in (ada, ben):
+        set_password(engine, person.id)
+    admin, reviewer = desk_page(browser, base, problems), desk_page(browser, base, problems)
+    sign_in(admin, base, "ada", "/desk/people")
+    sign_in(reviewer, base, "ben", "/desk/tokens")
+
+    # Ben is no admin: the people page is refused, and his menu does not offer it.
+    expect(reviewer.get_by_role("link", name="People")).to_have_count(0)
+    assert reviewer.goto(base + "/desk/people").status == 403
+    expect(reviewer.get_by_role("heading", level=1)).to_have_text("Not for your role")
+
+    # Ada adds Cleo; her first token is shown once, and works.
+    expect(admin.get_by_role("heading", name="People")).to_be_visible()
+    admin.get_by_label("Username").fill("cleo")
+    admin.get_by_label("Role", exact=True).select_option("submitter")
+    admin.get_by_role("button", name="Add person").click()
+    expect(admin.locator(".shown-once")).to_contain_text("cleo is added as a submitter")
+    token = admin.locator("code.secret").text_content()
+    assert (
+        httpx.get(f"{base}/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
+    shot(admin, "person-added")
+
+    # She makes Ben an editor; demoting herself, the last admin, is refused and changes nothing.
+    admin.get_by_label("Role of ben", exact=True).select_option("editor")
+    admin.get_by_role("button", name="Change the role of ben").click()
+    expect(admin.locator(".flash")).to_have_text("ben is now an editor.")
+    admin.get_by_label("Role of ada", exact=True).select_option("reviewer")
+    with posting(admin) as refused:
+        admin.get_by_role("button", name="Change the role of ada").click()
+    assert refused.value.status == 409
+    expect(admin.locator(".error")).to_contain_text("ada is the last admin")
+    expect(admin.get_by_label("Role of ada", exact=True)).to_have_value("admin")
+    shot(admin, "last-admin-kept")
+
+    # Ben makes a token of his own and revokes his first one.
+    reviewer.goto(base + "/desk/tokens")
+    reviewer.get_by_role("button", name="Create a new token").click()
+    expect(reviewer.locator(".shown-once")).to_contain_text("shown only this once")
+    reviewer.get_by_role("button", name=f"Revoke {ben.token[:12]}").click()
+    expect(reviewer.locator(".flash")).to_contain_text(f"Token {ben.token[:12]} revoked")
+    expect(reviewer.locator("table.tokens tbody tr")).to_have_count(2)
+    shot(reviewer, "tokens")
+
+    # Ada disables Ben: his next page load goes to sign-in, and signing in again is refused.
+    admin.get_by_role("button", name="Disable ben").click()
+    expect(admin.locator(".flash")).to_contain_text("ben is disabled")
+    reviewer.goto(base + "/desk")
+    expect(reviewer).to_have_url(re.compile(r"/desk/sign-in\?next="))
+    reviewer.get_by_label("Username").fill("ben")
+    reviewer.get_by_label("Password").fill(PASSWORD)
+    reviewer.get_by_label("Password").press("Enter")
+    expect(reviewer.locator(".error")).to_be_visible()
+    shot(reviewer, "disabled-signed-out")
+    admin.get_by_role("button", name="Enable ben").click()
+    expect(admin.locator(".flash")).to_contain_text("ben is enabled again")
+    sign_in(reviewer, base, "ben")
+
+    for page in (admin, reviewer):
+        page.context.close()
+    assert problems == []
+
+
+@pytest.mark.slow  # a desk session in chromium
+def test_a_claim_is_submitted_edited_and_its_evidence_changed_without_javascript(
+    browser, live, make_user, engine, client, submit, artifacts
+) -> None:
+    base, shot, problems = live, Screenshots(artifacts / "submit"), []
+    ana = make_user("reviewer", "ana")
+    set_password(engine, ana.id)
+    first = submit(
+        "South Korea co-sponsored the 2025 U.N. resolution on North Korean human rights."
+    ).get_json()
+    page = desk_page(browser, base, problems)
+    sign_in(page, base, "ana", "/desk/claims/new")
+
+    # A claim close to one on the desk: the desk shows it first, then creates hers when asked.
+    text = "South Korea co-sponsored the 2025 U.N. resolution on human rights in North Korea."
+    page.get_by_label("Claim text").fill(text)
+    page.get_by_label("Claimant").fill("Yonhap")
+    page.get_by_label("Tags").fill("un, south-korea")
+    page.get_by_label("URL where it appeared").fill("https://news.example/korea-un")
+    page.get_by_label("Publisher").fill("Example News")
+    page.get_by_label("Date published").fill("2025-11-19")
+    page.get_by_label("The sentence as it appeared").fill("Seoul joined as a co-sponsor.")
+    page.get_by_role("button", name="Submit claim").click()
+    expect(page.get_by_role("heading", name="Already on the desk?")).to_be_visible()
+    expect(page.locator(".duplicates").get_by_role("link", name=first["text"])).to_be_visible()
+    shot(page, "possible-duplicates")
+    page.get_by_role("button", name="Create anyway").click()
+    expect(page.locator(".flash")).to_have_text("Claim submitted.")
+    expect(page.get_by_role("heading", level=1)).to_have_text(text)
+    expect(page.locator("ul.appearances")).to_contain_text("Example News")
+    claim_id = page.url.rsplit("/", 1)[1]
+
+    # Someone edits it through the API while her edit form is open: hers is refused and kept.
+    page.get_by_text("Edit the claim's text, claimant and tags").click()
+    edited = "South Korea was among the co-sponsors of the 2025 U.N. resolution."
+    page.get_by_label("Claim text").fill(edited)
+    etag = client.get(f"/api/v1/claims/{claim_id}", headers=ana.headers).get_json()["etag"]
+    patched = client.patch(
+        f"/api/v1/claims/{claim_id}", json={"claimant": "KBS"}, headers={**ana.headers, "If-Match": etag}
+    )
+    assert patched.status_code == 200
+    with posting(page) as stale:
+        page.get_by_role("button", name="Save changes").click()
+    assert stale.value.status == 412
+    expect(page.locator(".stale").first).to_contain_text("Someone else changed this claim")
+    expect(page.get_by_label("Claim text")).to_have_value(edited)
+    expect(page.locator(".facts")).to_contain_text("KBS")
+    shot(page, "stale-edit-kept")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator(".flash")).to_have_text("Claim edited.")
+    expect(page.get_by_role("heading", level=1)).to_have_text(edited)
+
+    # Another appearance; then a citation made through the API is removed while researching.
+    page.get_by_text("Add where else it appeared").click()
+    page.locator("#appearance").get_by_label("URL where it appeared").fill("https://tv.example/clip")
+    page.get_by_role("button", name="Add appearance").click()
+    expect(page.locator(".flash")).to_have_text("Appearance added.")
+    expect(page.locator("ul.appearances > li")).to_have_count(2)
+    cite_statement(client, claim_id, ana.headers)
+    page.reload()
+    expect(page.locator("article.citation")).to_have_count(1)
+    page.get_by_role("button", name=re.compile("Remove the citation")).click()
+    expect(page.locator(".flash")).to_have_text("Citation removed.")
+    expect(page.locator("article.citation")).to_have_count(0)
+    shot(page, "citation-removed")
+
+    page.context.close()
+    assert problems == []
+
+
+@pytest.mark.slow  # a desk session in chromium
+def test_the_queue_sorts_and_pages_without_javascript(
+    browser, live, make_user, engine, submit, artifacts
+) -> None:
+    base, shot, problems = live, Screenshots(artifacts / "queue"), []
+    set_password(engine, make_user("reviewer", "ana").id)
+    long_text = "The resolution names " + ", ".join(f"co-sponsor number {n}" for n in range(1, 30)) + "."
+    texts = [long_text] + [f"Claim number {n} about the U.N. resolution." for n in range(1, 27)]
+    ids = [submit(text).get_json()["id"] for text in texts]
+    page = desk_page(browser, base, problems)
+    sign_in(page, base, "ana")
+
+    expect(page.locator(".pager").first).to_contain_text("1–25 of 27 claims · page 1 of 2")
+    page.get_by_label("Sort").select_option("oldest")
+    page.get_by_role("button", name="Filter").click()
+    claims = page.locator("ol.claims > li a.claim-link")
+    expect(claims).to_have_count(25)
+    shown = claims.first.text_content()
+    assert shown.endswith("…")
+    assert long_text.startswith(shown[:-1])
+    shot(page, "oldest-first")
+    page.get_by_role("link", name="Next →").first.click()
+    expect(page.locator(".pager").first).to_contain_text("26–27 of 27 claims · page 2 of 2")
+    expect(page.get_by_label("Sort")).to_have_value("oldest")
+    expect(claims).to_have_count(2)
+    shot(page, "second-page")
+    page.get_by_role("link", name="← Previous").first.click()
+    claims.first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(long_text)
+    assert page.url.endswith(ids[0])
+
+    page.context.close()
+    assert problems == []
+
+
+@pytest.mark.slow  # a desk session in chromium
+def test_a_document_is_uploaded_found_and_its_quotes_marked_without_javascript(
+    browser, live, make_user, engine, client, submit, tmp_path, artifacts
+) -> None:
+    base, shot, problems = live, Screenshots(artifacts / "sources"), []
+    ana = make_user("reviewer", "ana")
+    set_password(engine, ana.id)
+    document = tmp_path / "statement.txt"
+    document.write_bytes(STATEMENT)
+    page = desk_page(browser, base, problems)
+    sign_in(page, base, "ana", "/desk/sources")
+
+    # Ana uploads the ministry's statement; it is archived and its text read.
+    expect(page.get_by_role("heading", name="Upload a document")).to_be_visible()
+    form = page.locator("#upload")
+    form.get_by_label("The document").set_input_files(str(document))
+    form.get_by_label("Title").fill("Foreign Ministry statement on the resolution")
+    form.get_by_label("Publisher").fill("Ministry of Foreign Affairs")
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator(".flash")).to_contain_text("Document archived.")
+    expect(page.locator("pre.text")).to_contain_text("has participated as a co-sponsor")
+    source_id = page.url.rsplit("/", 1)[1]
+
+    # Two claims cite it; its page marks both quotes in the text.
+    for text, quote in (
+        ("Seoul co-sponsored the resolution.", "has participated as a co-sponsor of this resolution"),
+        ("The ministry told UPI of its co-sponsorship.", "sent to UPI"),
+    ):
+        claim = submit(text).get_json()
+        cited = client.post(
+            f"/api/v1/claims/{claim['id']}/citations",
+            headers=ana.headers,
+            json={"source_id": source_id, "relation": "supports", "quote": {"exact": quote}},
+        )
+        assert cited.status_code == 201
+    page.reload()
+    expect(page.locator("pre.text mark")).to_have_text(
+        ["has participated as a co-sponsor of this resolution", "sent to UPI"]
+    )
+    shot(page, "quotes-marked")
+
+    # The sources list finds it by publisher, and not among the unhealthy ones.
+    page.get_by_role("link", name="Sources", exact=True).click()
+    page.get_by_label("Title, URL or publisher contains").fill("foreign affairs")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("ul.claims > li")).to_have_count(1)
+    expect(page.locator(".pager").first).to_contain_text("1–1 of 1 sources")
+    shot(page, "sources-found")
+    page.get_by_label("Health").select_option("gone")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_text("No sources match.")).to_be_visible()
+
+    page.context.close()
     assert problems == []

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from click.testing import CliRunner
 from markupsafe import escape
-from sqlmodel import Session
 
 from service import create_app
 from service.accounts import signin
@@ -22,9 +21,8 @@ from service.accounts.signin import AccountLocked, SignInRefused, SignInService
 from service.cli import main
 from service.core.errors import InvalidInputError
 from tests.conftest import SUMMARY, Act, set_status
+from tests.service.reviewer.conftest import PASSWORD, Desk, set_password, text_of, user_row
 
-PASSWORD = "correct horse battery staple"
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 STALE = "Someone else changed this claim while you were looking at it"
 EXPIRED = "This form has expired"
 DOC = """Press release of the Foreign Ministry.
@@ -32,77 +30,6 @@ DOC = """Press release of the Foreign Ministry.
 Our government, recognizing the importance of substantially improving the human rights of
 North Korean citizens, has participated as a co-sponsor of this resolution.
 """
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2 at the lowest cost: its parameters are a production choice, not behaviour under test
-    (test_passwords_are_argon2id_hashes checks the real ones)."""
-    monkeypatch.setattr(signin, "DEFAULT_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-
-
-def set_password(engine: sa.Engine, user_id: str, password: str = PASSWORD) -> None:
-    with Session(engine, expire_on_commit=False) as session:
-        SignInService(session).set_password(session.get(User, user_id), password)
-        session.commit()
-
-
-def user_row(engine: sa.Engine, user_id: str) -> User:
-    with Session(engine, expire_on_commit=False) as session:
-        return session.get(User, user_id)
-
-
-class Desk:
-    """One person's browser on the desk: a cookie jar, and the CSRF token of the last page seen."""
-
-    def __init__(self, app, name: str) -> None:
-        self.http = app.test_client()
-        self.name = name
-        self.token = ""
-
-    def get(self, path: str, **kwargs: object):
-        response = self.http.get(path, **kwargs)
-        found = TOKEN.search(response.get_data(as_text=True))
-        if found:
-            self.token = found.group(1)
-        return response
-
-    def post(self, path: str, **data: str):
-        data.setdefault("csrf_token", self.token)
-        return self.http.post(path, data=data)
-
-    def sign_in(self, password: str = PASSWORD, name: str | None = None, **extra: str):
-        self.get("/desk/sign-in")
-        response = self.post("/desk/sign-in", name=name or self.name, password=password, **extra)
-        self.get("/desk")
-        return response
-
-    def etag(self, claim_id: str) -> str:
-        page = self.get(f"/desk/claims/{claim_id}").get_data(as_text=True)
-        return html.unescape(re.search(r'name="etag" value="([^"]+)"', page).group(1))
-
-    def act(self, claim_id: str, action: str, etag: str | None = None, **fields: str):
-        etag = etag or self.etag(claim_id)
-        return self.post(f"/desk/claims/{claim_id}/transitions", action=action, etag=etag, **fields)
-
-
-@pytest.fixture
-def signed_in(app, engine):
-    """`signed_in(person)` → a Desk for that person, signed in."""
-
-    def make(person) -> Desk:
-        set_password(engine, person.id)
-        desk = Desk(app, person.user.name)
-        assert desk.sign_in().status_code == 303
-        return desk
-
-    return make
-
-
-def text_of(response) -> str:
-    """The page's text as a reader sees it: tags dropped, entities decoded, one space."""
-    text = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
-    return re.sub(r"\s+", " ", html.unescape(text))
 
 
 def status_of(client, person, claim_id: str) -> str:
@@ -390,14 +317,18 @@ class _Controls(HTMLParser):
             self.controls.append((tag, attributes))
 
 
-def test_every_control_has_a_label(client, act, desk, signed_in) -> None:
+def test_every_control_has_a_label(client, act, desk, signed_in, make_user) -> None:
     act(desk["alice"], "start_research")
     act(desk["alice"], "propose", rating="true", summary=SUMMARY)
     editor = signed_in(desk["editor"])  # in review, an editor sees approve, request changes and dismiss
+    admin = signed_in(make_user("admin"))
     pages = {
         "claim": editor.get(f"/desk/claims/{desk['claim_id']}"),
         "queue": editor.get("/desk"),
         "sign-in": client.get("/desk/sign-in"),
+        "new claim": editor.get("/desk/claims/new"),
+        "sources": editor.get("/desk/sources"),
+        "people": admin.get("/desk/people"),
     }
     for name, page in pages.items():
         parser = _Controls()
@@ -452,7 +383,7 @@ def test_queue_counts_filters_search_and_pages(client, engine, submit, reviewer,
     assert listed("?limit=3") == everything[:3]
     older = re.search(r'href="([^"]+)" rel="next"', first.get_data(as_text=True)).group(1)
     assert listed(html.unescape(older).removeprefix("/desk")) == everything[3:]
-    bad = desk.get("/desk?status=nonsense&cursor=garbage")
+    bad = desk.get("/desk?status=nonsense&page=garbage")
     assert bad.status_code == 400
     assert "Must be one of" in text_of(bad)
 
