@@ -2,7 +2,8 @@
 `factdesk db revision -m …` calls `revision()` to write the next migration from the models."""
 
 import importlib.util
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,12 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.operations.ops import MigrationScript
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The PostgreSQL advisory lock every process migrating one database takes in turn ("fdk-migr").
+MIGRATION_LOCK = int.from_bytes(b"fdk-migr", "big") >> 1
 # Full-text search objects are made by hand in migrations; the models do not know them.
 HAND_MANAGED = frozenset(
     {
@@ -57,8 +61,26 @@ def alembic_config(engine: Engine, location: Path = MIGRATIONS) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision`."""
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the schema to `revision`, one process at a time: nodes started together on one
+    PostgreSQL database (each `factdesk serve` migrates first) would otherwise race to create the
+    same tables, and all but one fail; the others wait, then find the schema up to date."""
+    with _migration_lock(engine):
+        command.upgrade(alembic_config(engine), revision)
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Hold MIGRATION_LOCK on PostgreSQL (on its own connection, beside Alembic's); SQLite locks
+    its file for writing anyway."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            yield
+        finally:  # a session lock outlives the transaction: give it back before the pool does
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
 
 
 def downgrade(engine: Engine, revision: str) -> None:
