@@ -1,5 +1,6 @@
 # Factdesk: the same `factdesk serve` as the README, on the embedded SQLite by default.
-# Set FACTDESK_DATABASE_URL (PostgreSQL) and FACTDESK_REDIS_URL for production.
+# Set FACTDESK_DATABASE_URL (PostgreSQL) and FACTDESK_REDIS_URL for production, and for more than
+# one container FACTDESK_BLOB_URL, FACTDESK_SECRET_KEY and FACTDESK_BASE_URL (README: More than one machine).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

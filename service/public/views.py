@@ -149,7 +149,6 @@ def _not_found_page(**words: str) -> Response:
 
 
 HOME_SHOWS = 20  # the latest published fact-checks on the front page
-HOME_MAX_AGE = 60  # seconds a cache may keep the front page: a new fact-check shows within a minute
 
 
 @bp.route("/")
@@ -163,7 +162,7 @@ def home() -> Response:
         publisher_name=settings().publisher_name,
     )
     response = Response(html, mimetype="text/html", headers=PAGE_HEADERS)
-    response.headers["Cache-Control"] = f"public, max-age={HOME_MAX_AGE}"
+    response.headers["Cache-Control"] = f"public, max-age={PAGE_MAX_AGE}"
     return response
 
 
@@ -223,7 +222,12 @@ def claim_page(claim_id: str) -> Response:
             f"/api/v1/sources/{c.source_id}/snapshots/{c.anchor_snapshot_id}/content"
         ),
     )
-    return Response(html, mimetype="text/html", headers=PAGE_HEADERS)
+    response = Response(html, mimetype="text/html", headers=PAGE_HEADERS)
+    response.headers["Cache-Control"] = f"public, max-age={PAGE_MAX_AGE}"
+    return response
+
+
+PAGE_MAX_AGE = 60  # a published page, a correction included, reaches cached readers within a minute
 
 
 def _script_safe_json(value: object) -> str:
@@ -273,7 +277,9 @@ def oembed() -> Response:
         "height": snippets["height"],
         "cache_age": settings().badge_max_age,
     }
-    return Response(json.dumps(body), mimetype="application/json")
+    response = Response(json.dumps(body), mimetype="application/json")
+    response.headers["Cache-Control"] = f"public, max-age={PAGE_MAX_AGE}"
+    return response
 
 
 @bp.route("/claimreview.json")

@@ -141,3 +141,14 @@ def test_every_default_rating_badge_is_legible() -> None:
         root = ET.fromstring(svg)
         label_text = next(t for t in root.iter(f"{SVG}text") if t.get("aria-hidden") != "true")
         assert contrast("#555555", label_text.get("fill")) >= 4.5
+
+
+def test_published_pages_and_oembed_are_cacheable_by_readers_only(client, act, desk) -> None:
+    publish(act, desk)
+    page_url = f"/c/{desk['claim_id']}"
+    for path in (page_url, "/oembed?url=http://localhost" + page_url):
+        anonymous = client.get(path)
+        assert anonymous.status_code == 200, path
+        assert anonymous.headers["Cache-Control"] == "public, max-age=60", path
+        assert client.get(path, headers=desk["alice"].headers).headers["Cache-Control"] == "private, no-store"
+    assert "Cache-Control" not in client.get("/c/clm_unpublished").headers  # it may be published soon
