@@ -48,7 +48,10 @@ if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
     _CHECKOUT = hashlib.sha256(str(Path(__file__).resolve().parents[1]).encode()).hexdigest()[:12]
     set_hypothesis_home_dir(Path(tempfile.gettempdir()) / f"factdesk-hypothesis-{_CHECKOUT}")
 
-pytest_plugins = ["tests.s3"]  # the S3 API (moto's server) and the stores to test against
+pytest_plugins = [
+    "tests.s3",  # the S3 API (moto's server) and the stores to test against
+    "tests.browser",  # chromium through Playwright, and the app over real HTTP for it
+]
 
 ARTIFACTS_DIR = pytest.StashKey[Path]()
 

@@ -1,50 +1,16 @@
 """The public claim page and front page in a real Chromium: they fit a phone's width, links keep
 the page's colours, and on paper the site's chrome goes and link addresses are written out."""
 
-import os
-import socket
-import threading
-from collections.abc import Iterator
-
 import pytest
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import Browser
 
+from tests.browser import BROWSER_MARKS
 from tests.conftest import publish
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason=f"Debian chromium is not installed at {CHROMIUM}"
-    ),
-]
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+pytestmark = BROWSER_MARKS
 PHONE = {"width": 360, "height": 740}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live(make_app) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = make_server("127.0.0.1", port, make_app(base_url=f"http://127.0.0.1:{port}"), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
 
 
 def test_public_pages_read_on_a_phone_and_in_print(browser: Browser, live: str, act, desk, artifacts) -> None:

@@ -3,11 +3,7 @@ API to a published verdict, its public page and badge; each step is kept as a sc
 
 import html
 import json
-import os
 import re
-import socket
-import threading
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -15,31 +11,16 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
-from werkzeug.serving import make_server
 
 from service.accounts.models import User
 from service.accounts.signin import SignInService
+from tests.browser import BROWSER_MARKS
 from tests.conftest import STATEMENT, cite_statement, set_status
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason=f"Debian chromium is not installed at {CHROMIUM}"
-    ),
-]
-
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+pytestmark = BROWSER_MARKS
 PASSWORD = "a long passphrase for the desk"
 QUOTE = "immediately close the political prison camps and release all political prisoners unconditionally"
 SUMMARY = (
@@ -65,30 +46,6 @@ and fulfil all human rights and fundamental freedoms, to {QUOTE}, and to end the
 enforced disappearance;</p>
 <p>3. Decides to continue its examination of the situation at its eighty-first session.</p>
 </article></main><footer>Test fixture for Factdesk.</footer></body></html>"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live(make_app) -> Iterator[str]:
-    """The app on the test database, served over real HTTP from a background thread; its links
-    point where it is served (FACTDESK_BASE_URL)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = make_server("127.0.0.1", port, make_app(base_url=f"http://127.0.0.1:{port}"), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
 
 
 class Screenshots:
