@@ -137,6 +137,10 @@ class SourceService:
                     "JSON, CSV or XML), whatever its name says.",
                     errors={"file": ["Unsupported document type."]},
                 )
+            # Stored before the first statement of the request's transaction: the store may be
+            # across the network, and nothing waits on a database lock meanwhile. Content-addressed,
+            # so a document already on the desk is stored no second time.
+            self.blobs.put_file(path, sha256)
             url = data.get("url")
             canonical = canonical_url(url) if url else None
             existing = self._by_canonical(canonical) if canonical else self._by_upload(sha256)
@@ -161,7 +165,6 @@ class SourceService:
                 if existing is None:
                     raise
                 return existing, False
-            self.blobs.put_file(path, sha256)
             snapshot = Snapshot(
                 source_id=source.id,
                 ok=True,
@@ -344,6 +347,14 @@ class CapturePlan:
 
 
 @dataclass(frozen=True)
+class StoredText:
+    """A document's reading, its text already in the blob store (`text_sha256`, None without text)."""
+
+    extraction: Extraction
+    text_sha256: str | None
+
+
+@dataclass(frozen=True)
 class TextPlan:
     """An archived document whose text is still to be read."""
 
@@ -411,7 +422,7 @@ class CaptureService:
                     result.body_path, snapshot.content_type or "", snapshot.charset, self.limits
                 )
                 self.blobs.put_file(result.body_path, result.sha256)
-                _attach(snapshot, extraction, self.blobs)
+                _attach(snapshot, _store_text(extraction, self.blobs))
         finally:  # stored, or not to be kept: a store that failed leaves nothing behind either
             if result.body_path is not None:
                 result.body_path.unlink(missing_ok=True)
@@ -454,17 +465,18 @@ class CaptureService:
             return None
         return TextPlan(snapshot.id, snapshot.sha256, snapshot.content_type or "", snapshot.charset)
 
-    def read_text(self, plan: TextPlan) -> Extraction:
-        """Read the document's text in a contained process (no database)."""
+    def read_text(self, plan: TextPlan) -> StoredText:
+        """Read the document's text in a contained process and store it (no database)."""
         with self.blobs.local_path(plan.sha256) as path:
-            return extract_contained(path, plan.content_type, plan.charset, self.limits)
+            extraction = extract_contained(path, plan.content_type, plan.charset, self.limits)
+        return _store_text(extraction, self.blobs)
 
-    def record_text(self, plan: TextPlan, extraction: Extraction) -> CaptureReport:
-        """Store the text (or why there is none); a report for re-anchoring the source's quotes."""
+    def record_text(self, plan: TextPlan, text: StoredText) -> CaptureReport:
+        """Record the stored text (or why there is none); a report for re-anchoring the source's quotes."""
         snapshot = self.session.get(Snapshot, plan.snapshot_id, populate_existing=True)
         if snapshot is None:
             raise SnapshotNotFound(f"No snapshot {plan.snapshot_id!r}.")
-        _attach(snapshot, extraction, self.blobs)
+        _attach(snapshot, text)
         self.session.add(snapshot)
         if not snapshot.ok:  # stopped: the source keeps no usable archive from it
             source = self.session.get(Source, snapshot.source_id)
@@ -481,9 +493,16 @@ def _capture_url(source: Source) -> str:
     return source.url or source.canonical_url
 
 
-def _attach(snapshot: Snapshot, extraction: Extraction, blobs: BlobStore) -> None:
-    if extraction.text is not None:
-        snapshot.text_sha256 = blobs.put_bytes(extraction.text.encode("utf-8"))
+def _store_text(extraction: Extraction, blobs: BlobStore) -> StoredText:
+    """Put the text in the store: outside any transaction, since the store may be across the network."""
+    text = extraction.text
+    return StoredText(extraction, blobs.put_bytes(text.encode("utf-8")) if text is not None else None)
+
+
+def _attach(snapshot: Snapshot, stored: StoredText) -> None:
+    extraction = stored.extraction
+    if stored.text_sha256 is not None:
+        snapshot.text_sha256 = stored.text_sha256
     snapshot.text_error = extraction.error
     snapshot.meta = extraction.meta
     if extraction.stopped:  # a document too costly to read is no archive to cite from

@@ -29,8 +29,7 @@ from service.core.effects import Effect, Handlers, dispatch
 from service.ops import metrics
 from service.webhooks.models import DeliveryState
 from service.webhooks.services import AttemptOutcome, DeliveryService
-from sources.extract import Extraction
-from sources.services import LOST_AFTER, CapturePlan, CaptureReport, Fetched, TextPlan
+from sources.services import LOST_AFTER, CapturePlan, CaptureReport, Fetched, StoredText, TextPlan
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +155,9 @@ def run_text(snapshot_id: str) -> None:
     """Read an archived document's text (an upload's), then anchor the quotes waiting for it."""
     settings: Settings = _runtime["settings"]
 
-    def record(session: Session, plan: TextPlan, extraction: Extraction) -> tuple[Services, list[str]]:
+    def record(session: Session, plan: TextPlan, text: StoredText) -> tuple[Services, list[str]]:
         services = Services(session, settings)
-        report = services.captures.record_text(plan, extraction)
+        report = services.captures.record_text(plan, text)
         services.extractions.source_ready(report.snapshot.source_id)
         return services, services.citations.reanchor_source(report.snapshot.source_id, report)
 
