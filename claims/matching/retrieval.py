@@ -437,7 +437,10 @@ def _fts5_quote(term: str) -> str:
 class WordVectors:
     """wordllama's static token embeddings (Llama 2 tokens, 256 dimensions), summed per word and
     remembered: a text's vector is the mean of its tokens', as wordllama embeds, computed from its
-    words' sums (a word's tokens are the same alone as in a sentence)."""
+    words' sums (a word's tokens are the same alone as in a sentence).
+
+    The remembered words are rows of one matrix, so a text's words are read in one indexing
+    operation rather than word by word."""
 
     SIZE = 50_000  # words remembered, about 1 kB each
 
@@ -445,49 +448,80 @@ class WordVectors:
         self.tokenizer = tokenizer
         self.table = table
         self.dimensions = table.shape[1]
-        self.words: dict[str, tuple[Vectors, float]] = {}  # word -> (its sum, unit length; its length)
+        self.rows: dict[str, int] = {}  # word -> its row in `unit_rows` and `norms`
+        self.unit_rows = np.zeros((1024, self.dimensions), np.float32)  # each word's sum, unit length
+        self.norms = np.zeros(1024, np.float32)  # and its length
         self.lock = threading.Lock()
 
-    def _known(self, items: Sequence[str]) -> dict[str, tuple[Vectors, float]]:
-        found, missing = {}, []
-        for word in dict.fromkeys(items):
-            hit = self.words.get(word)
-            if hit is None:
-                missing.append(word)
-            else:
-                found[word] = hit
-        if missing:
-            fresh = {}
-            for word, encoding in zip(
-                missing, self.tokenizer.encode_batch(missing, add_special_tokens=False), strict=True
-            ):
-                ids = [i for i, real in zip(encoding.ids, encoding.attention_mask, strict=True) if real]
-                total = self.table[ids].sum(axis=0) if ids else np.zeros(self.dimensions, np.float32)
-                norm = float(np.linalg.norm(total))
-                fresh[word] = (total / norm if norm else total, norm)
-            with self.lock:
-                if len(self.words) + len(fresh) > self.SIZE:
-                    self.words.clear()
-                self.words.update(fresh)
-            found.update(fresh)
+    def _encode(self, words: Sequence[str]) -> Vectors:
+        """The token sums of `words` (zeros for a word of no tokens)."""
+        found = np.zeros((len(words), self.dimensions), np.float32)
+        for k, encoding in enumerate(self.tokenizer.encode_batch(list(words), add_special_tokens=False)):
+            ids = [i for i, real in zip(encoding.ids, encoding.attention_mask, strict=True) if real]
+            if ids:
+                found[k] = self.table[ids].sum(axis=0)
         return found
+
+    def _remember(self, words: Sequence[str], totals: Vectors) -> None:
+        """Add rows for `words` (not remembered yet) from their token sums; the lock is held."""
+        needed = len(self.rows) + len(words)
+        if needed > len(self.norms):
+            capacity = max(needed, min(2 * len(self.norms), self.SIZE))
+            grown = np.zeros((capacity, self.dimensions), np.float32)
+            grown[: len(self.rows)] = self.unit_rows[: len(self.rows)]
+            norms = np.zeros(capacity, np.float32)
+            norms[: len(self.rows)] = self.norms[: len(self.rows)]
+            self.unit_rows, self.norms = grown, norms
+        lengths = np.linalg.norm(totals, axis=1)
+        start = len(self.rows)
+        self.unit_rows[start:needed] = totals / np.where(lengths == 0, 1.0, lengths)[:, None]
+        self.norms[start:needed] = lengths
+        self.rows.update((word, start + k) for k, word in enumerate(words))
+
+    def _read(self, items: Sequence[str]) -> tuple[Vectors, npt.NDArray[np.float32]]:
+        """The unit vectors and lengths of `items`' token sums, one row per word (copies)."""
+        unique = list(dict.fromkeys(items))
+        with self.lock:
+            missing = [w for w in unique if w not in self.rows]
+            if not missing:
+                rows = [self.rows[w] for w in items]
+                return self.unit_rows[rows], self.norms[rows]
+        totals = dict(zip(missing, self._encode(missing), strict=True))  # the tokenizer, unlocked
+        with self.lock:
+            absent = [w for w in unique if w not in self.rows]
+            if len(self.rows) + len(absent) > self.SIZE:  # full: start again
+                self.rows.clear()
+                absent = unique
+            forgotten = [w for w in absent if w not in totals]  # dropped meanwhile by another call
+            if forgotten:
+                totals.update(zip(forgotten, self._encode(forgotten), strict=True))
+            if absent:
+                self._remember(absent, np.stack([totals[w] for w in absent]))
+            rows = [self.rows[w] for w in items]
+            return self.unit_rows[rows], self.norms[rows]
 
     def sums(self, items: Sequence[str]) -> Vectors:
         """The token sums of `items`, one row per word (zeros for a word of no tokens)."""
         if not items:
             return np.zeros((0, self.dimensions), np.float32)
-        known = self._known(items)
-        units = np.stack([known[w][0] for w in items])
-        norms = np.array([known[w][1] for w in items], dtype=np.float32)
+        units, norms = self._read(items)
         scaled: Vectors = units * norms[:, None]
         return scaled
+
+    def units_and_sums(self, items: Sequence[str]) -> tuple[Vectors, Vectors]:
+        """`units(items)` and `sums(items)` in one read."""
+        if not items:
+            empty = np.zeros((0, self.dimensions), np.float32)
+            return empty, empty
+        units, norms = self._read(items)
+        sums: Vectors = units * norms[:, None]
+        return units, sums
 
     def units(self, items: Sequence[str]) -> Vectors:
         """The words' vectors, unit length, one row per word."""
         if not items:
             return np.zeros((0, self.dimensions), np.float32)
-        known = self._known(items)
-        return np.stack([known[w][0] for w in items])
+        return self._read(items)[0]
 
 
 def _unit(vector: Vectors) -> Vectors:
@@ -543,6 +577,52 @@ class _Side:
 def _document(text: str) -> _Side:
     """A candidate's text read once: candidates recur from one look-up to the next."""
     return _Side.of(text)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What the features read of a (text, title) document, whatever the query: read once for a
+    candidate that recurs from one look-up to the next."""
+
+    body: _Side
+    heading: _Side  # the title's, or the text's again when there is none
+    words: Counter[str]  # content words of both
+    stems: Counter[str]
+    stem_set: frozenset[str]
+    title_stems: frozenset[str]
+    bigrams: frozenset[tuple[str, str]]
+    text: str  # the tokens of both, spaced
+    body_text: str  # the text's tokens, spaced
+    grams: frozenset[str]
+    numbers: frozenset[float]
+    unique_words: tuple[str, ...]
+    length: int  # content words of both
+
+    @classmethod
+    def of(cls, text: str, title: str | None) -> "_Read":
+        body = _document(text)
+        heading = _document(title) if title else body
+        stems = body.stems + heading.stems
+        return cls(
+            body=body,
+            heading=heading,
+            words=Counter(body.words + heading.words),
+            stems=Counter(stems),
+            stem_set=frozenset(stems),
+            title_stems=frozenset(heading.stems),
+            bigrams=frozenset(itertools.pairwise(stems)),
+            text=" ".join(body.tokens + heading.tokens),
+            body_text=" ".join(body.tokens),
+            grams=frozenset(_joined_grams(body, heading)),
+            numbers=_document_numbers(text) | (_document_numbers(title) if title else frozenset()),
+            unique_words=tuple(dict.fromkeys(body.words + heading.words)),
+            length=len(body.words) + len(heading.words),
+        )
+
+
+@lru_cache(maxsize=8_192)
+def _read(text: str, title: str | None) -> _Read:
+    return _Read.of(text, title)
 
 
 def overlap(a: str, b: str) -> float:
@@ -658,20 +738,18 @@ def features(
     q_unique = list(dict.fromkeys(q.words))
     q_word_weights = np.array([q_weights[w] for w in q_unique])
     q_word_total = float(q_word_weights.sum()) or 1.0
-    sentences = [t for t in (_Side.of(s).tokens for s in _SENTENCE_END.split(query)) if len(t) >= 3]
+    sentences = [t for t in map(tokens, _SENTENCE_END.split(query)) if len(t) >= 3]
 
+    reads = [_read(text, title) for text, title in documents]
+    bodies = [r.body for r in reads]
+    headings = [r.heading for r in reads]
     # Every word's vector is looked up once: the texts' vectors are sums of their words'.
-    bodies = [_document(text) for text, _ in documents]
-    headings = [
-        _document(title) if title else body for (_, title), body in zip(documents, bodies, strict=True)
-    ]
     index: dict[str, int] = {}
     for side in (q, *bodies, *headings):
         for token in side.tokens:
             index.setdefault(token, len(index))
     known = list(index)
-    sums = vectors.sums(known)
-    units = vectors.units(known)
+    units, sums = vectors.units_and_sums(known)
 
     def text_vectors(texts: Sequence[list[str]]) -> Vectors:
         lengths = [len(t) for t in texts]
@@ -687,10 +765,12 @@ def features(
         unit: Vectors = (totals / np.where(norms == 0, 1.0, norms)).astype(np.float32)
         return unit
 
-    q_vector = text_vectors([q.tokens])[0]
-    q_sentences = text_vectors(sentences) if sentences else q_vector[None, :]
-    body_vectors = text_vectors([b.tokens for b in bodies])
-    heading_vectors = text_vectors([h.tokens for h in headings])
+    # All in one pass: the query, its sentences, the documents' texts and their titles.
+    every = text_vectors([q.tokens, *sentences, *(b.tokens for b in bodies), *(h.tokens for h in headings)])
+    q_vector = every[0]
+    q_sentences = every[1 : 1 + len(sentences)] if sentences else every[:1]
+    body_vectors = every[1 + len(sentences) : 1 + len(sentences) + n]
+    heading_vectors = every[1 + len(sentences) + n :]
     document_vectors = body_vectors + heading_vectors  # the mean of both, as one text's tokens
     document_vectors /= np.where(
         (norms := np.linalg.norm(document_vectors, axis=1, keepdims=True)) == 0, 1.0, norms
@@ -704,24 +784,13 @@ def features(
     )  # query words x all words
 
     rows = np.zeros((n, len(FEATURES)))
-    for k, (text, title) in enumerate(documents):
-        body, heading = bodies[k], headings[k]
-        d_words, d_stems = body.words + heading.words, body.stems + heading.stems
-        length = len(d_words)
-        d_stem_set = set(d_stems)
-        common = q_stems & d_stem_set
-        title_stems = set(heading.stems)
-        d_bigrams = set(itertools.pairwise(d_stems))
-        d_numbers = (
-            _document_numbers(text) | (_document_numbers(title) if title else frozenset())
-            if q_numbers
-            else frozenset()
-        )
-        d_text = " ".join(body.tokens + heading.tokens)
-        d_grams = _joined_grams(body, heading)
+    for k, d in enumerate(reads):
+        length = d.length
+        common = q_stems & d.stem_set
+        d_numbers = d.numbers if q_numbers else frozenset()
         soft = (0.0, 0.0, 0.0, 0.0)
-        if similar is not None and d_words:
-            columns = similar[:, [index[w] for w in dict.fromkeys(d_words)]]
+        if similar is not None and d.unique_words:
+            columns = similar[:, [index[w] for w in d.unique_words]]
             best_q, best_d = columns.max(axis=1), columns.max(axis=0)
             soft = (
                 float(q_word_weights @ best_q) / q_word_total,
@@ -730,24 +799,24 @@ def features(
                 float(np.count_nonzero(best_d >= 0.6)) / len(best_d),
             )
         rows[k, :_BASE] = (
-            _bm25(q_set, Counter(d_words), length, q_weights, average_length),
-            _bm25(q_stems, Counter(d_stems), length, stem_weights, average_length),
+            _bm25(q_set, d.words, length, q_weights, average_length),
+            _bm25(q_stems, d.stems, length, stem_weights, average_length),
             sum(stem_weights[s] for s in common) / q_total,
-            len(common) / (len(d_stem_set) or 1),
-            len(common & title_stems) / (len(title_stems) or 1),
-            len(q_bigrams & d_bigrams) / (len(d_bigrams) or 1),
-            fuzz.token_set_ratio(q_text, d_text) / 100,
-            fuzz.partial_ratio(" ".join(body.tokens), q_text) / 100,
+            len(common) / (len(d.stem_set) or 1),
+            len(common & d.title_stems) / (len(d.title_stems) or 1),
+            len(q_bigrams & d.bigrams) / (len(d.bigrams) or 1),
+            fuzz.token_set_ratio(q_text, d.text) / 100,
+            fuzz.partial_ratio(d.body_text, q_text) / 100,
             embedding[k],
             float(bool(q_numbers & d_numbers)),
             float(bool(q_numbers) and bool(d_numbers - q_numbers)),
-            len(names & d_stem_set) / (len(names) or 1),
+            len(names & d.stem_set) / (len(names) or 1),
             math.log1p(length),
             embedding_text[k],
             embedding_title[k],
             embedding_sentence[k],
             0.0,  # embedding_rank, below
-            len(q_grams & d_grams) / (len(d_grams) or 1),
+            len(q_grams & d.grams) / (len(d.grams) or 1),
             *soft,
         )
     rank = np.empty(n)
