@@ -328,6 +328,7 @@ class ClaimService:
             try:
                 with self.session.begin_nested():
                     self.session.add(claim)
+                    self.history.start(claim, submitter.id, "submitted", to_status=claim.status)
                     self.session.flush()
             except IntegrityError:
                 # Another request stored the same text between our look-up and our insert.
@@ -336,7 +337,6 @@ class ClaimService:
                     raise
             else:
                 self.effects.add(Effect.CLAIM_CHANGED, claim.id)
-                self.history.record(claim, submitter.id, "submitted", to_status=claim.status)
                 return Submission(claim, True, _without(possible_duplicates, claim.id))
         appearance = data.get("appearance")
         if appearance and self._add_appearance(existing, submitter, appearance):
