@@ -109,12 +109,15 @@ class DuplicateFinder:
     """Possible duplicates of a claim text: its best matches among the desk's claims and the
     imported fact-checks, each with its relation (the same claim, another number, a negation)."""
 
-    THRESHOLD = 0.2  # the matcher's score: how likely it is the claim the text states
+    # The matcher's lexical score: the share of content words (a claim that is not the same
+    # one, `related`, counts 0.8 of its share). Below it, a claim only shares a word or two.
+    THRESHOLD = 0.3
     LIMIT = 5
     # Intake looks for near-duplicates, which share the most words and the rarest: they are the
-    # index's first few, found through the postings of the rarest words. Fewer candidates and
-    # postings than POST /api/v1/match's (48 and retrieval.POSTINGS_BUDGET) keep intake as quick
-    # as it was before matching (tests/bench/intake.py).
+    # index's first few, found through the postings of the rarest words, and scored by what they
+    # share (`Matcher(lexical=True)`), not by the re-ranker POST /api/v1/match uses. Fewer
+    # candidates and postings than /match's (48 and retrieval.POSTINGS_BUDGET) keep intake as
+    # quick as it was before matching (tests/bench/intake.py).
     CANDIDATES = LIMIT + 1
     BUDGET = 500
 

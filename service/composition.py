@@ -51,7 +51,12 @@ class Services:
     @cached_property
     def claims(self) -> ClaimService:
         duplicates = DuplicateFinder(
-            Matcher(self.session, candidates=DuplicateFinder.CANDIDATES, budget=DuplicateFinder.BUDGET)
+            Matcher(
+                self.session,
+                candidates=DuplicateFinder.CANDIDATES,
+                budget=DuplicateFinder.BUDGET,
+                lexical=True,
+            )
         )
         return ClaimService(self.session, self.history, duplicates, self.search, self.effects)
 

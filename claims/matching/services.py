@@ -3,6 +3,10 @@
 `Matcher(session).match(text)` finds candidates through the full-text indexes, scores them with
 the re-ranker (`retrieval`), and says how each relates to the text (`relations`): the same claim,
 the same with another number, its negation, or only related. It only reads.
+
+Intake's near-duplicates are scored by the content the texts share alone (`lexical=True`): a
+near-duplicate shares most of its words, which the re-ranker, trained to find the claim a tweet
+talks about, is not needed to see, and at a quarter of its cost.
 """
 
 from collections.abc import Callable, Collection, Mapping
@@ -15,6 +19,7 @@ from sqlalchemy.orm import Session
 from claims.matching.relations import Relation, relation, similarity
 from claims.matching.retrieval import Candidate, IndexSearch, Reranker, overlap, reranker
 
+LEXICAL_CANDIDATES = 8  # what a lexical matcher asks the index for, unless told
 MAX_TEXT = 5000  # characters of a text matched; a longer one is read up to here
 # Below this cosine of their content stems two texts are never the same claim: relations.SAME_CLAIM
 # (0.6) weighs names up to 1.5, which lifts a plain cosine of 0.4 to 0.6 at most.
@@ -59,15 +64,20 @@ class Matcher:
         model: Callable[[], Reranker] = reranker,
         candidates: int | None = None,
         budget: int | None = None,
+        *,
+        lexical: bool = False,
     ) -> None:
         """`candidates`: how many the index is asked for and the model scores (by default as many
         as it was trained on); fewer is faster, and finds what shares most words all the same.
         `budget`: postings the index reads at most (`retrieval.choose_terms`); a smaller one
-        reads fewer of the words, the rarest, which a near-duplicate holds all the same."""
+        reads fewer of the words, the rarest, which a near-duplicate holds all the same.
+        `lexical`: score by the share of content words alone (`relations.similarity`), not with
+        the model: enough for near-duplicates, which is what intake looks for."""
         self.session = session
         self.model = model
         self.candidates = candidates
         self.budget = budget
+        self.lexical = lexical
 
     def match(
         self, text: str, limit: int = 10, exclude: Collection[str] = (), min_score: float = 0.0
@@ -77,12 +87,15 @@ class Matcher:
         text = text[:MAX_TEXT]
         if limit < 1 or not text.strip():
             return []
-        model = self.model()
-        wanted = max(self.candidates or model.candidates, limit)
+        model = None if self.lexical else self.model()
+        wanted = max(self.candidates or (model.candidates if model else LEXICAL_CANDIDATES), limit)
         found = IndexSearch(self.session).candidates(text, wanted, exclude, self.budget)
         if not found.candidates:
             return []
-        scores = model.rank(text, [(c.text, c.title) for c in found.candidates], found.idf)
+        if model is None:
+            scores = [similarity(text, c.text) for c in found.candidates]
+        else:
+            scores = list(model.rank(text, [(c.text, c.title) for c in found.candidates], found.idf))
         best = sorted(range(len(scores)), key=lambda i: -scores[i])  # stable: ties keep the index's order
         matches = [_match(text, found.candidates[i], float(scores[i])) for i in best[: limit + self.SPARE]]
         matches.sort(key=lambda m: -m.score)

@@ -183,7 +183,9 @@ def make_claim(vocab: Vocabulary, rng: random.Random, serial: int) -> dict:
 
 def claim_service(session: Session) -> ClaimService:
     """ClaimService wired as claims.views and claims.demo wire it."""
-    matcher = Matcher(session, candidates=DuplicateFinder.CANDIDATES, budget=DuplicateFinder.BUDGET)
+    matcher = Matcher(
+        session, candidates=DuplicateFinder.CANDIDATES, budget=DuplicateFinder.BUDGET, lexical=True
+    )
     duplicates = DuplicateFinder(matcher)
     return ClaimService(session, History(session), duplicates, ClaimSearch(session), Effects())
 

@@ -269,3 +269,28 @@ def test_the_openapi_document_describes_matching(client) -> None:
         "related",
     }
     assert schemas["MatchIn"]["properties"]["limit"]["maximum"] == 50
+
+
+def intake(client, desk, text: str) -> list[dict]:
+    """The possible duplicates intake answers for a new claim `text`."""
+    response = client.post("/api/v1/claims", json={"text": text}, headers=desk["submitter"].headers)
+    assert response.status_code == 201
+    return response.get_json()["possible_duplicates"]
+
+
+def test_intake_tells_the_number_in_words_from_another_number(client, desk, record) -> None:
+    # Intake scores by shared content alone, not with the re-ranker: the issue's examples hold.
+    duplicates = intake(
+        client, desk, "Forty-one U.N. member states co-sponsored the resolution on North Korea."
+    )
+    found = by_id(duplicates)
+    same, conflict = found[record["41"]], found[record["40"]]
+    assert (same["relation"], same["verdict_implies"]) == ("same", "same")
+    assert conflict["relation"] == "number_conflict"
+    assert duplicates[0]["id"] == record["41"]
+    assert same["score"] > conflict["score"]
+    assert record["not_among"] not in found  # another claim about the resolution, below the cut
+
+
+def test_intake_does_not_list_claims_sharing_only_a_word(client, desk, record) -> None:
+    assert intake(client, desk, "The resolution was adopted without a vote in December.") == []
