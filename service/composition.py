@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from claims.citations import CitationService
 from claims.history import History
 from claims.library.services import FactCheckLibrary
+from claims.matching.retrieval import word_reranker
 from claims.matching.services import Matcher
 from claims.reporting.checkworthiness import load_scorer
 from claims.reporting.services import ExtractionService
@@ -71,7 +72,14 @@ class Services:
     @cached_property
     def extractions(self) -> ExtractionService:
         return ExtractionService(
-            self.session, self.sources, self.claims, load_scorer, self.matcher, self.effects
+            self.session,
+            self.sources,
+            self.claims,
+            load_scorer,
+            # Each check-worthy sentence is matched: without sentence vectors, whose encoding
+            # (15 ms a sentence) would make a long transcript's reading take many seconds.
+            Matcher(self.session, word_reranker),
+            self.effects,
         )
 
     @cached_property

@@ -26,7 +26,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
-from claims.matching import retrieval
+from claims.matching import retrieval, vectors
 from claims.models import Verdict
 from claims.workflow import activate_scale
 from service import create_app
@@ -264,9 +264,10 @@ def _hand_out(app: Flask) -> None:
 @pytest.fixture(autouse=True)
 def _forget_process_caches() -> None:
     """Caches kept per process, which a test may fill for the next: badge states and full-text
-    term counts (keyed by engine, and the cached apps' engines outlive a test)."""
+    term counts and sentence vectors (keyed by engine, and the cached apps' engines outlive a test)."""
     badge_states.forget(list(badge_states._entries))  # BadgeStates has no public way to list them
     retrieval.forget_counts()
+    vectors.forget_vectors()
 
 
 @pytest.fixture

@@ -368,6 +368,24 @@ class IndexSearch:
             for _, k, seq, id_, text, title, status, rating, verdict, url, publisher in rows
         ]
 
+    def fetch(self, keys: Sequence[tuple[str, int]]) -> list[Candidate]:
+        """The claims and fact-checks of these (kind, seq), in that order (those that exist)."""
+        found: dict[tuple[str, int], Candidate] = {}
+        for table in _TABLES:
+            seqs = [seq for kind, seq in keys if kind == table.kind]
+            if not seqs:
+                continue
+            statement = sa.text(
+                f"SELECT {table.select('d')} FROM {table.name} AS d WHERE d.seq IN :seqs"  # noqa: S608  # our names
+            ).bindparams(sa.bindparam("seqs", expanding=True))
+            for seq, id_, text, title, status, rating, verdict, url, publisher in self.session.execute(
+                statement, {"seqs": seqs}
+            ):
+                found[(table.kind, seq)] = Candidate(
+                    table.kind, seq, id_, text, title, status, rating, verdict, url, publisher
+                )
+        return [found[key] for key in keys if key in found]
+
     def _sizes(self) -> dict[str, int]:
         """How many rows each table holds, about: its highest seq (rows are not deleted), read
         from the primary key's index at once where count(*) would read every row."""
@@ -442,7 +460,7 @@ class WordVectors:
     The remembered words are rows of one matrix, so a text's words are read in one indexing
     operation rather than word by word."""
 
-    SIZE = 50_000  # words remembered, about 1 kB each
+    SIZE = 20_000  # words remembered, about 1 kB each (a web process holds at most 20 MB of them)
 
     def __init__(self, tokenizer: Any, table: Vectors) -> None:
         self.tokenizer = tokenizer
@@ -573,7 +591,9 @@ class _Side:
         return _grams(self.glued)
 
 
-@lru_cache(maxsize=16_384)
+# Both caches hold what a candidate's text costs to read (tens of kB with its 4-grams): sized so a
+# web process's memory stays within its budget beside the models (tests/bench/match_speed.py).
+@lru_cache(maxsize=2_048)
 def _document(text: str) -> _Side:
     """A candidate's text read once: candidates recur from one look-up to the next."""
     return _Side.of(text)
@@ -620,7 +640,7 @@ class _Read:
         )
 
 
-@lru_cache(maxsize=8_192)
+@lru_cache(maxsize=1_024)
 def _read(text: str, title: str | None) -> _Read:
     return _Read.of(text, title)
 
@@ -633,7 +653,7 @@ def overlap(a: str, b: str) -> float:
     return len(stems_a & stems_b) / math.sqrt(len(stems_a) * len(stems_b))
 
 
-FEATURES = (
+WORD_FEATURES = (
     "bm25",  # Okapi BM25 of the query's words in the document (text and title)
     "bm25_stems",  # the same over stems, each weighted by its rarest word
     "query_covered",  # weighted share of the query's stems in the document
@@ -664,9 +684,17 @@ FEATURES = (
     "embedding_title_rel",
     "embedding_sentence_rel",
 )
+# Of the sentence vectors (all-MiniLM-L6-v2, `encoder`): query and document (text and title).
+SENTENCE_FEATURES = (
+    "sentence",  # their cosine
+    "sentence_rank",  # 1 / (1 + rank by it among the candidates)
+    "sentence_rel",  # relative to the best candidate's
+    "sentence_gap",  # less the best candidate's
+)
+FEATURES = WORD_FEATURES + SENTENCE_FEATURES
 _RELATIVE = ("bm25", "bm25_stems", "embedding", "embedding_text", "embedding_title", "embedding_sentence")
-_RELATIVE_COLUMNS = [FEATURES.index(name) for name in _RELATIVE]
-_BASE = len(FEATURES) - len(_RELATIVE)  # the relative ones come last
+_RELATIVE_COLUMNS = [WORD_FEATURES.index(name) for name in _RELATIVE]
+_BASE = len(WORD_FEATURES) - len(_RELATIVE)  # the relative ones come last
 
 
 def _dot(a: Vectors, b: Vectors) -> Vectors:
@@ -715,12 +743,12 @@ def features(
     vectors: WordVectors,
     average_length: float,
 ) -> npt.NDArray[np.float64]:
-    """One row of FEATURES per (text, title) document, against `query`; `weight(word)` is the
+    """One row of WORD_FEATURES per (text, title) document, against `query`; `weight(word)` is the
     word's inverse document frequency in the collection searched. A document without a title is
     read as its text twice, as if its title said it again."""
     n = len(documents)
     if n == 0:
-        return np.zeros((0, len(FEATURES)))
+        return np.zeros((0, len(WORD_FEATURES)))
     q = _Side.of(query)
     q_set = set(q.words)
     q_stems = set(q.stems)
@@ -783,7 +811,7 @@ def features(
         _dot(units[[index[w] for w in q_unique]], units) if q_unique else None
     )  # query words x all words
 
-    rows = np.zeros((n, len(FEATURES)))
+    rows = np.zeros((n, len(WORD_FEATURES)))
     for k, d in enumerate(reads):
         length = d.length
         common = q_stems & d.stem_set
@@ -821,9 +849,21 @@ def features(
         )
     rank = np.empty(n)
     rank[np.argsort(-embedding, kind="stable")] = np.arange(n)
-    rows[:, FEATURES.index("embedding_rank")] = 1 / (1 + rank)
+    rows[:, WORD_FEATURES.index("embedding_rank")] = 1 / (1 + rank)
     best = np.maximum(rows[:, _RELATIVE_COLUMNS].max(axis=0), 1e-9)
     rows[:, _BASE:] = rows[:, _RELATIVE_COLUMNS] / best
+    return rows
+
+
+def sentence_features(query: Vectors, documents: Vectors) -> npt.NDArray[np.float64]:
+    """One row of SENTENCE_FEATURES per document vector (unit rows), against the query's."""
+    if len(documents) == 0:
+        return np.zeros((0, len(SENTENCE_FEATURES)))
+    cosine = (documents @ query).astype(np.float64)
+    rank = np.empty(len(cosine))
+    rank[np.argsort(-cosine, kind="stable")] = np.arange(len(cosine))
+    best = float(cosine.max())
+    rows: npt.NDArray[np.float64] = np.c_[cosine, 1 / (1 + rank), cosine / max(best, 1e-9), cosine - best]
     return rows
 
 
@@ -832,7 +872,8 @@ def features(
 
 @dataclass(frozen=True)
 class Reranker:
-    """A linear model over FEATURES (trained pairwise) and its calibration into a probability."""
+    """A linear model over FEATURES, or over WORD_FEATURES alone (trained pairwise), and its
+    calibration into a probability."""
 
     mean: npt.NDArray[np.float64]
     scale: npt.NDArray[np.float64]
@@ -840,21 +881,30 @@ class Reranker:
     calibration: tuple[float, float]  # probability = sigmoid(a * score + b)
     average_length: float  # words of a document, on average, in the collection trained on
     candidates: int  # how many candidates the index is asked for
+    nearest: int  # and how many of the nearest sentence vectors join them (0: no sentence vectors)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Reranker":
-        """The model as `train_reranker.py` wrote it; its features must be FEATURES."""
-        if tuple(data["features"]) != FEATURES:
+    def from_json(cls, data: Mapping[str, Any], part: str | None = None) -> "Reranker":
+        """The model as `train_reranker.py` wrote it, or its `part` ("words": the one without
+        sentence vectors); its features must be ours."""
+        model = data[part] if part else data
+        if tuple(model["features"]) != (WORD_FEATURES if part == "words" else FEATURES):
             raise ValueError("The re-ranker was trained on other features: train it again.")
-        a, b = data["calibration"]
+        a, b = model["calibration"]
         return cls(
-            np.array(data["mean"], dtype=np.float64),
-            np.array(data["scale"], dtype=np.float64),
-            np.array(data["weights"], dtype=np.float64),
+            np.array(model["mean"], dtype=np.float64),
+            np.array(model["scale"], dtype=np.float64),
+            np.array(model["weights"], dtype=np.float64),
             (float(a), float(b)),
             float(data["average_length"]),
             int(data["candidates"]),
+            int(data["nearest"]) if part is None else 0,
         )
+
+    @property
+    def sentences(self) -> bool:
+        """Whether it reads sentence vectors (SENTENCE_FEATURES)."""
+        return len(self.weights) == len(FEATURES)
 
     def scores(self, matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """The probability, for each row of features, that its document is the claim looked for."""
@@ -864,13 +914,31 @@ class Reranker:
         return probability
 
     def rank(
-        self, query: str, documents: Sequence[tuple[str, str | None]], weight: Callable[[str], float]
+        self,
+        query: str,
+        documents: Sequence[tuple[str, str | None]],
+        weight: Callable[[str], float],
+        query_vector: Vectors | None = None,
+        document_vectors: Vectors | None = None,
     ) -> npt.NDArray[np.float64]:
-        """The probability of each (text, title) document being the claim `query` states."""
-        return self.scores(features(query, documents, weight, word_vectors(), self.average_length))
+        """The probability of each (text, title) document being the claim `query` states, given
+        the sentence vectors of both (`vectors.encode_documents`) if the model reads them."""
+        matrix = features(query, documents, weight, word_vectors(), self.average_length)
+        if self.sentences:
+            if query_vector is None or document_vectors is None:
+                raise ValueError("This model reads sentence vectors: pass them.")
+            matrix = np.hstack([matrix, sentence_features(query_vector, document_vectors)])
+        return self.scores(matrix)
 
 
 @lru_cache(maxsize=1)
 def reranker() -> Reranker:
     """The shipped model (claims/matching/reranker.json), read once per process."""
     return Reranker.from_json(json.loads(MODEL_PATH.read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=1)
+def word_reranker() -> Reranker:
+    """The shipped model's part without sentence vectors: for matching many sentences at once
+    (an extraction's), where encoding each would cost more than the rest of the work."""
+    return Reranker.from_json(json.loads(MODEL_PATH.read_text(encoding="utf-8")), "words")

@@ -1,8 +1,9 @@
 """Matching: the desk's claims and the imported fact-checks that state a text's claim, best first.
 
-`Matcher(session).match(text)` finds candidates through the full-text indexes, scores them with
-the re-ranker (`retrieval`), and says how each relates to the text (`relations`): the same claim,
-the same with another number, its negation, or only related. It only reads.
+`Matcher(session).match(text)` finds candidates through the full-text indexes and among the
+nearest sentence vectors (`vectors`), scores them with the re-ranker (`retrieval`), and says how
+each relates to the text (`relations`): the same claim, the same with another number, its
+negation, or only related. It only reads.
 
 Intake's near-duplicates are scored by the content the texts share alone (`lexical=True`): a
 near-duplicate shares most of its words, which the re-ranker, trained to find the claim a tweet
@@ -14,13 +15,19 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar, Literal
 
+import numpy as np
 from sqlalchemy.orm import Session
 
+from claims.matching.encoder import DIMENSIONS, Vectors, encoder
 from claims.matching.relations import Relation, relation, similarity
-from claims.matching.retrieval import Candidate, IndexSearch, Reranker, overlap, reranker
+from claims.matching.retrieval import Candidate, Found, IndexSearch, Reranker, overlap, reranker
+from claims.matching.vectors import VectorSearch, encode_documents
 
 LEXICAL_CANDIDATES = 8  # what a lexical matcher asks the index for, unless told
 MAX_TEXT = 5000  # characters of a text matched; a longer one is read up to here
+# Candidates whose vector the embedding job has not written yet (a claim of the last minute) are
+# encoded on the spot, this many at most (7 ms each); any others count as unlike the text.
+ENCODE_AT_MOST = 16
 # Below this cosine of their content stems two texts are never the same claim: relations.SAME_CLAIM
 # (0.6) weighs names up to 1.5, which lifts a plain cosine of 0.4 to 0.6 at most.
 OVERLAP = 0.3
@@ -89,17 +96,54 @@ class Matcher:
             return []
         model = None if self.lexical else self.model()
         wanted = max(self.candidates or (model.candidates if model else LEXICAL_CANDIDATES), limit)
-        found = IndexSearch(self.session).candidates(text, wanted, exclude, self.budget)
-        if not found.candidates:
-            return []
+        search = IndexSearch(self.session)
+        found = search.candidates(text, wanted, exclude, self.budget)
         if model is None:
-            scores = [similarity(text, c.text) for c in found.candidates]
+            candidates = found.candidates
+            scores = [similarity(text, c.text) for c in candidates]
+        elif not model.sentences:
+            candidates = found.candidates
+            scores = list(model.rank(text, [(c.text, c.title) for c in candidates], found.idf))
         else:
-            scores = list(model.rank(text, [(c.text, c.title) for c in found.candidates], found.idf))
+            candidates, scores = self._with_sentences(model, text, found, search, exclude)
+        if not candidates:
+            return []
         best = sorted(range(len(scores)), key=lambda i: -scores[i])  # stable: ties keep the index's order
-        matches = [_match(text, found.candidates[i], float(scores[i])) for i in best[: limit + self.SPARE]]
+        matches = [_match(text, candidates[i], float(scores[i])) for i in best[: limit + self.SPARE]]
         matches.sort(key=lambda m: -m.score)
         return [m for m in matches if m.score >= min_score][:limit]
+
+    def _with_sentences(
+        self, model: Reranker, text: str, found: Found, search: IndexSearch, exclude: Collection[str]
+    ) -> tuple[list[Candidate], list[float]]:
+        """The index's candidates and the nearest sentence vectors' documents, and their scores."""
+        query = encoder().encode([text])[0]
+        known = {(c.kind, c.seq) for c in found.candidates}
+        nearest, vectors = VectorSearch.of(self.session).nearest(
+            self.session, query, model.nearest + len(exclude), also=list(known)
+        )
+        fetched = [
+            c for c in search.fetch([key for key in nearest if key not in known]) if c.id not in exclude
+        ]
+        candidates = found.candidates + fetched[: model.nearest]
+        documents = [(c.text, c.title) for c in candidates]
+        return candidates, list(model.rank(text, documents, found.idf, query, _vectors(vectors, candidates)))
+
+
+def _vectors(vectors: Mapping[tuple[str, int], Vectors], candidates: list[Candidate]) -> Vectors:
+    """The candidates' stored sentence vectors; those not written yet encoded (ENCODE_AT_MOST)."""
+    found = np.zeros((len(candidates), DIMENSIONS), np.float32)
+    missing = []
+    for i, candidate in enumerate(candidates):
+        stored = vectors.get((candidate.kind, candidate.seq))
+        if stored is None:
+            missing.append(i)
+        else:
+            found[i] = stored
+    missing = missing[:ENCODE_AT_MOST]
+    if missing:
+        found[missing] = encode_documents([(candidates[i].text, candidates[i].title) for i in missing])
+    return found
 
 
 def _match(text: str, candidate: Candidate, score: float) -> Match:

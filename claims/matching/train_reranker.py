@@ -2,9 +2,10 @@
 
     python -m claims.matching.train_reranker [--data ../shared/data/claim-retrieval/checkthat2020-task2]
 
-The verified claims are indexed in memory exactly as the fact-check library indexes them; each
-training tweet's candidates are found as `IndexSearch` finds them and described by
-`retrieval.features`; a logistic regression learns, from pairs (the right claim against each
+The verified claims are indexed in memory exactly as the fact-check library indexes them, and
+their sentence vectors computed as the embedding job computes them (about 2 minutes); each
+training tweet's candidates are found as `Matcher` finds them (`IndexSearch`'s, then the nearest
+vectors') and described by `retrieval.features` and `retrieval.sentence_features`; a logistic regression learns, from pairs (the right claim against each
 wrong one of the same tweet), which candidate is right, and a second one turns its score into a
 probability. Five-fold cross-validation on the training tweets is printed; dev is never read.
 Needs scikit-learn (a tool for training only; the service reads the weights with numpy).
@@ -25,13 +26,26 @@ import numpy as np
 import numpy.typing as npt
 
 from claims.matching import retrieval
-from claims.matching.retrieval import FEATURES, choose_terms, features, idf, index_terms, word_vectors, words
+from claims.matching.encoder import Vectors, encoder
+from claims.matching.retrieval import (
+    FEATURES,
+    WORD_FEATURES,
+    choose_terms,
+    features,
+    idf,
+    index_terms,
+    sentence_features,
+    word_vectors,
+    words,
+)
+from claims.matching.vectors import encode_documents
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared/data/claim-retrieval/checkthat2020-task2"
 CANDIDATES = 48
+NEAREST = 10  # the nearest sentence vectors' documents that join the index's candidates
 LEXICAL = tuple(
-    name for name in FEATURES if not name.startswith(("embedding", "soft"))
-)  # the ablation without word vectors
+    name for name in FEATURES if not name.startswith(("embedding", "soft", "sentence"))
+)  # the ablation without word or sentence vectors (on the index's candidates alone)
 
 # A tweet as scraped: "text pic.twitter.com/… — Name (@handle) Month D, YYYY".
 _SIGNATURE = re.compile(r"\s*[—–]\s*([^—–]{0,80}?)\s*\(@\w+\)\s*[A-Z][a-z]+ \d{1,2}, \d{4}")
@@ -94,6 +108,18 @@ class MemoryIndex:
         self.size = len(self.documents)
         lengths = [len(words(f"{text} {title or text}")) for text, title in self.documents]
         self.average_length = float(np.mean(lengths)) if lengths else 1.0
+        self.vectors: Vectors | None = None  # every document's sentence vector, once `embed` ran
+
+    def embed(self) -> None:
+        self.vectors = encode_documents(self.documents)
+
+    def nearest(self, query: Vectors, limit: int) -> list[int]:
+        """Positions of the `limit` documents whose vectors are nearest, as `VectorSearch`'s."""
+        if self.vectors is None or limit < 1:
+            return []
+        scores = self.vectors @ query
+        top = np.argpartition(-scores, limit - 1)[:limit]
+        return sorted(top.tolist(), key=lambda i: (-float(scores[i]), i))
 
     def holding(self, word: str) -> int:
         return len(self.postings.get(word, ()))
@@ -121,6 +147,12 @@ class Query:
     candidates: list[str]
     matrix: npt.NDArray[np.float64]
     right: npt.NDArray[np.bool_]
+    indexed: int = 0  # how many of the candidates the index found (the first ones)
+
+    def words_only(self) -> "Query":
+        """The index's candidates alone, described by WORD_FEATURES: the words model's data."""
+        n = self.indexed
+        return Query(self.id, self.candidates[:n], self.matrix[:n, : len(WORD_FEATURES)], self.right[:n], n)
 
 
 def build(
@@ -129,18 +161,28 @@ def build(
     tweets: Mapping[str, str],
     answers: Mapping[str, set[str]],
     limit: int,
+    nearest: int = NEAREST,
 ) -> list[Query]:
-    """Candidates and features of every answered tweet."""
+    """Candidates and features of every answered tweet: the index's `limit`, then the documents
+    of the `nearest` sentence vectors not among them."""
     vectors = word_vectors()
+    if index.vectors is None:
+        index.embed()
     queries = []
     for tweet_id, wanted in answers.items():
         text = clean_tweet(tweets[tweet_id])
+        query = encoder().encode([text])[0]
         found = index.candidates(text, limit)
-        matrix = features(
-            text, [index.documents[i] for i in found], index.weight, vectors, index.average_length
-        )
+        indexed = len(found)
+        found += [i for i in index.nearest(query, nearest) if i not in set(found)]
+        documents = [index.documents[i] for i in found]
+        matrix = np.hstack([
+            features(text, documents, index.weight, vectors, index.average_length),
+            sentence_features(query, index.vectors[found]),  # type: ignore[index]  # embedded above
+        ])  # fmt: skip
         names = [ids[i] for i in found]
-        queries.append(Query(tweet_id, names, matrix, np.array([n in wanted for n in names], dtype=bool)))
+        right = np.array([n in wanted for n in names], dtype=bool)
+        queries.append(Query(tweet_id, names, matrix, right, indexed))
     return queries
 
 
@@ -240,6 +282,7 @@ def main() -> None:
     )
     parser.add_argument("--data", type=Path, default=DATA, help="CheckThat! 2020 Task 2 (English)")
     parser.add_argument("--candidates", type=int, default=CANDIDATES, help="candidates per look-up")
+    parser.add_argument("--nearest", type=int, default=NEAREST, help="nearest vectors' documents added")
     parser.add_argument("--out", type=Path, default=retrieval.MODEL_PATH)
     args = parser.parse_args()
 
@@ -247,30 +290,41 @@ def main() -> None:
     claims = read_claims(args.data)
     ids = list(claims)
     index = MemoryIndex([claims[i] for i in ids])
+    index.embed()
     tweets, answers = read_tweets(args.data, "train"), read_answers(args.data, "train")
-    queries = build(index, ids, tweets, answers, args.candidates)
+    queries = build(index, ids, tweets, answers, args.candidates, args.nearest)
     seconds = time.perf_counter() - started
-    print(f"{len(queries)} training tweets, {args.candidates} candidates each: {seconds:.0f} s")  # noqa: T201
+    print(  # noqa: T201
+        f"{len(queries)} training tweets, {args.candidates} candidates + {args.nearest} nearest: {seconds:.0f} s"
+    )
 
     everything = list(range(len(FEATURES)))
     lexical = [FEATURES.index(name) for name in LEXICAL]
-    first = {q.id: q.candidates for q in queries}
+    words_only = [q.words_only() for q in queries]
+    word_columns = list(range(len(WORD_FEATURES)))
+    first = {q.id: q.candidates for q in words_only}
     print("5-fold cross-validation on train    MAP@1  MAP@5  R@10")  # noqa: T201
     for name, result in (
         ("index candidates, as found", metrics(first, answers)),
         ("re-ranked, lexical features only", cross_validate(queries, answers, lexical)),
+        ("re-ranked, no sentence vectors", cross_validate(words_only, answers, word_columns)),
         ("re-ranked, all features", cross_validate(queries, answers, everything)),
     ):
         print(f"  {name:34s} {result['map@1']:.3f}  {result['map@5']:.3f}  {result['recall@10']:.3f}")  # noqa: T201
 
     model = fit(queries, everything)
     without = fit(queries, lexical)
+    words = fit(words_only, word_columns)
     data = {
         "trained_on": "CLEF CheckThat! 2020 Task 2 (English), training tweets only",
         "candidates": args.candidates,
+        "nearest": args.nearest,
         "average_length": round(index.average_length, 4),
         **as_json(model, FEATURES),
-        # The same model without word vectors, for the benchmark's comparison; never served.
+        # Without sentence vectors, on the index's candidates alone: what an extraction's sentences
+        # are matched with (`retrieval.word_reranker`).
+        "words": as_json(words, WORD_FEATURES),
+        # Without word or sentence vectors, for the benchmark's comparison; never served.
         "ablation_without_embeddings": as_json(without, LEXICAL),
     }
     args.out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

@@ -19,6 +19,7 @@ from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from claims.matching.vectors import embed_pending
 from claims.reporting.checkworthiness import load_scorer
 from claims.reporting.services import Reading, read_archived
 from service.composition import Services
@@ -240,6 +241,16 @@ def requeue_lost_work() -> None:
         read_extraction(extraction_id)
     if captures or texts:
         log.warning("queued again %d lost captures and %d lost text readings", len(captures), len(texts))
+
+
+@huey.periodic_task(crontab(minute="*"))
+@huey.lock_task("factdesk-embed", ttl=1800)  # a worker that dies holding it blocks no one for long
+def embed_new_texts() -> None:
+    """Every minute, the sentence vectors of the claims and fact-checks written or changed since
+    (one job at a time: an import of thousands takes minutes)."""
+    count = embed_pending(_open_session)
+    if count:
+        log.info("encoded the sentence vectors of %d claims and fact-checks", count)
 
 
 @huey.periodic_task(crontab(minute="*/15"))

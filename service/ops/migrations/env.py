@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 import claims.library.models  # noqa: F401
+import claims.matching.models  # noqa: F401
 import claims.models  # noqa: F401 - registers the tables on SQLModel.metadata
 import claims.reporting.models  # noqa: F401
 import service.accounts.models  # noqa: F401

@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 from sqlmodel import Session
 
 from claims.matching import retrieval
-from claims.matching.retrieval import FEATURES, IndexSearch, Reranker, choose_terms, index_terms
+from claims.matching.retrieval import (
+    FEATURES,
+    WORD_FEATURES,
+    IndexSearch,
+    Reranker,
+    choose_terms,
+    index_terms,
+)
+from claims.matching.vectors import encode_documents
 
 
 def look_up(engine, text: str, limit: int = 10, exclude: tuple[str, ...] = ()) -> list[str]:
@@ -136,6 +144,11 @@ def test_the_shipped_model_matches_the_features() -> None:
     assert retrieval.MODEL_PATH.stat().st_size < 20_000
     with pytest.raises(ValueError, match="other features"):
         Reranker.from_json({**data, "features": data["features"][:-1]})
+    words = Reranker.from_json(data, "words")
+    assert len(words.weights) == len(WORD_FEATURES)
+    assert (model.sentences, words.sentences) == (True, False)
+    assert model.nearest >= 5
+    assert words.nearest == 0
 
 
 def test_the_same_claim_outranks_a_reworded_other_one() -> None:
@@ -145,27 +158,45 @@ def test_the_same_claim_outranks_a_reworded_other_one() -> None:
         ("Seoul rejected the resolution on North Korea's missile launches.", None),
         ("The harbour tunnel cost 40 million euros.", "Did the tunnel cost 40 million?"),
     ]
-    scores = model.rank(
-        "South Korea co-sponsored the UN resolution on North Korean human rights", documents, lambda w: 3.0
-    )
+    query = "South Korea co-sponsored the UN resolution on North Korean human rights"
+    vectors = encode_documents([(query, None), *documents])
+    scores = model.rank(query, documents, lambda w: 3.0, vectors[0], vectors[1:])
     assert scores[0] > scores[1] > scores[2]
     assert all(0 <= s <= 1 for s in scores)
-    assert model.rank("anything", [], lambda w: 1.0).shape == (0,)
+    assert model.rank("anything", [], lambda w: 1.0, vectors[0], vectors[:0]).shape == (0,)
+    with pytest.raises(ValueError, match="sentence vectors"):
+        model.rank(query, documents, lambda w: 3.0)
+    # The words part ranks them the same way without any.
+    words = retrieval.word_reranker().rank(query, documents, lambda w: 3.0)
+    assert words[0] > words[1] > words[2]
 
 
-def test_word_vectors_load_from_the_wheel_without_the_network() -> None:
+@pytest.mark.parametrize(
+    ("load", "expected"),
+    [
+        (
+            "from claims.matching.retrieval import word_vectors\nv = word_vectors().units(['north', 'korea'])",
+            "(2, 256) 2.0",
+        ),
+        (
+            "from claims.matching.encoder import encoder\nv = encoder().encode(['north', 'korea'])",
+            "(2, 384) 2.0",
+        ),
+    ],
+    ids=["word vectors", "sentence encoder"],
+)
+def test_models_load_from_their_wheels_without_the_network(load: str, expected: str) -> None:
     script = (
         "import socket\n"
         "def refuse(*a, **k): raise OSError('no network in this test')\n"
         "socket.socket.connect = refuse\n"
         "socket.create_connection = refuse\n"
         "socket.getaddrinfo = refuse\n"
-        "from claims.matching.retrieval import word_vectors\n"
-        "v = word_vectors().units(['north', 'korea'])\n"
+        f"{load}\n"
         "print(v.shape, round(float((v * v).sum()), 3))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "(2, 256) 2.0"
+    assert done.stdout.strip() == expected
