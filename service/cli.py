@@ -156,7 +156,10 @@ def worker(threads: int, quiet: bool) -> None:
     stop = threading.Event()
     jobs.keep_beating(stop)  # /readyz tells queued jobs without a live worker
     try:
-        Consumer(jobs.huey, workers=threads, worker_type="thread", periodic=True).run()
+        # Locks in the queue's SQLite file never expire: this worker, the only reader of that
+        # file, clears what a predecessor that died left held. Redis's locks expire instead.
+        flush = not settings.redis_url
+        Consumer(jobs.huey, workers=threads, worker_type="thread", periodic=True, flush_locks=flush).run()
     finally:
         stop.set()
 

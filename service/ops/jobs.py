@@ -15,6 +15,7 @@ from typing import Any
 
 import redis
 from huey import Huey, crontab
+from huey.exceptions import TaskLockedException
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -36,7 +37,8 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "factdesk:worker-heartbeat"
 HEARTBEAT_SECONDS = 10.0
-WORKER_GONE_AFTER_SECONDS = 60.0  # no beat for this long while jobs wait: no worker is running them
+WORKER_GONE_AFTER_SECONDS = 60.0
+EMBED_LOCK_SECONDS = 1800  # longer than any run of the embedding job (15,000 fact-checks: 4 minutes)  # no beat for this long while jobs wait: no worker is running them
 
 # Until configure() runs nothing is queued anywhere: importing this module touches no files.
 huey = Huey("factdesk", immediate=True, storage_class=MemoryStorage)
@@ -244,11 +246,20 @@ def requeue_lost_work() -> None:
 
 
 @huey.periodic_task(crontab(minute="*"))
-@huey.lock_task("factdesk-embed", ttl=1800)  # a worker that dies holding it blocks no one for long
 def embed_new_texts() -> None:
-    """Every minute, the sentence vectors of the claims and fact-checks written or changed since
-    (one job at a time: an import of thousands takes minutes)."""
-    count = embed_pending(_open_session)
+    """Every minute, the sentence vectors of the claims and fact-checks written or changed since.
+
+    One job at a time (an import of thousands takes minutes), across every worker sharing the
+    queue: a lock in Redis expires after EMBED_LOCK_SECONDS, so a worker that dies holding it
+    blocks no one for long; the queue's SQLite file keeps no expiry, and `factdesk worker` (the
+    only one reading that file) clears its locks when it starts."""
+    ttl = EMBED_LOCK_SECONDS if _runtime["settings"].redis_url else None
+    try:
+        with huey.lock_task("factdesk-embed", ttl=ttl):
+            count = embed_pending(_open_session)
+    except TaskLockedException:
+        log.info("sentence vectors: the last run is still writing them")
+        return
     if count:
         log.info("encoded the sentence vectors of %d claims and fact-checks", count)
 

@@ -158,3 +158,20 @@ def test_the_worker_writes_the_vectors_every_minute(client, engine, submit, make
     assert len(_stored(engine)) == 3
     periodic = [task.__name__ for task in jobs.huey._registry._periodic_tasks]
     assert "embed_new_texts" in periodic
+
+
+def test_one_run_at_a_time_on_the_queue_in_sqlite(
+    client, engine, submit, make_user, tmp_path, database_url
+) -> None:
+    # The queue as `factdesk serve` keeps it without Redis: its SQLite file, whose locks never expire.
+    from service.core.config import Settings
+    from service.ops import jobs
+
+    _claims_and_checks(client, submit, make_user("editor"))
+    jobs.configure(Settings(data_dir=tmp_path, database_url=database_url))
+    with jobs.huey.lock_task("factdesk-embed"):  # another run is writing them
+        jobs.embed_new_texts.call_local()
+        assert _stored(engine) == {}
+    jobs.embed_new_texts.call_local()
+    assert len(_stored(engine)) == 3
+    assert not jobs.huey.is_locked("factdesk-embed")
