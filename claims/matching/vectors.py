@@ -7,6 +7,7 @@ database in memory and finds the nearest to a text's, so matching finds a claim 
 of the text's words ("narcotics made to look like candy" → "heroin disguised as SweeTarts").
 """
 
+import logging
 import threading
 import time
 import weakref
@@ -22,6 +23,8 @@ from sqlalchemy.orm import Session
 from claims.matching.encoder import DIMENSIONS, Vectors, encoder, to_bytes
 from claims.matching.models import Embedding
 from service.core.database import read_work_write
+
+log = logging.getLogger(__name__)
 
 # Each kind's table and the columns encoded: a fact-check's claim reviewed and its headline.
 TABLES = {"claim": ("claim", "text", None), "factcheck": ("factcheck", "claim_reviewed", "headline")}
@@ -77,8 +80,8 @@ def encode_pending(rows: Sequence[Pending]) -> Vectors:
     return encode_documents([(row.text, row.title) for row in rows])
 
 
-def record(session: Session, rows: Sequence[Pending], vectors: Vectors) -> int:
-    """Store the vectors of `rows` in place of any older ones; how many."""
+def record(session: Session, rows: Sequence[Pending], vectors: Vectors) -> list[tuple[str, int]]:
+    """Store the vectors of `rows` in place of any older ones; the (kind, seq) written."""
     table = Embedding.__table__  # type: ignore[attr-defined]
     for kind in TABLES:
         seqs = [row.seq for row in rows if row.kind == kind]
@@ -92,18 +95,32 @@ def record(session: Session, rows: Sequence[Pending], vectors: Vectors) -> int:
                 for row, vector in zip(rows, vectors, strict=True)
             ],
         )
-    return len(rows)
+    return [(row.kind, row.seq) for row in rows]
 
 
 def embed_pending(open_session: Callable[[], Session], batch: int = BATCH) -> int:
     """Encode every claim and fact-check whose vector is missing or stale, `batch` at a time, each
-    read and written in its own short transaction with none open while encoding; how many."""
+    read and written in its own short transaction with none open while encoding; how many.
+
+    A row found stale again right after its vector was written (changed meanwhile, or a time
+    its table stores in another form than ours) ends the run: the next run takes it up, so it
+    never keeps one in a loop."""
     total = 0
+    written: set[tuple[str, int]] = set()
+
+    def read(session: Session) -> list[Pending] | None:
+        rows = pending(session, batch)
+        if any((row.kind, row.seq) in written for row in rows):
+            log.warning("sentence vectors: rows still stale after writing them, left for the next run")
+            return None
+        return rows or None
+
     while True:
-        done = read_work_write(open_session, lambda s: pending(s, batch) or None, encode_pending, record)
+        done = read_work_write(open_session, read, encode_pending, record)
         if done is None:
             return total
-        total += done
+        total += len(done)
+        written.update(done)
 
 
 @dataclass(frozen=True)

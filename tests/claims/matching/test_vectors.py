@@ -175,3 +175,16 @@ def test_one_run_at_a_time_on_the_queue_in_sqlite(
     jobs.embed_new_texts.call_local()
     assert len(_stored(engine)) == 3
     assert not jobs.huey.is_locked("factdesk-embed")
+
+
+def test_a_row_still_stale_after_its_vector_is_written_ends_the_run(
+    client, engine, submit, make_user, monkeypatch, caplog
+) -> None:
+    # As if its table stored times in another form than the vectors' (never equal): no loop.
+    _claims_and_checks(client, submit, make_user("editor"))
+    with Session(engine) as session:
+        first = pending(session, 10)
+    monkeypatch.setattr(vectors, "pending", lambda session, limit: first[:limit])
+    assert embed_pending(lambda: Session(engine)) == 3
+    assert "still stale" in caplog.text
+    assert embed_pending(lambda: Session(engine), batch=2) == 2  # the next run takes them up again
