@@ -460,7 +460,7 @@ class WordVectors:
     The remembered words are rows of one matrix, so a text's words are read in one indexing
     operation rather than word by word."""
 
-    SIZE = 20_000  # words remembered, about 1 kB each (a web process holds at most 20 MB of them)
+    SIZE = 50_000  # words remembered, about 1 kB each
 
     def __init__(self, tokenizer: Any, table: Vectors) -> None:
         self.tokenizer = tokenizer
@@ -931,14 +931,17 @@ class Reranker:
         return self.scores(matrix)
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=2)
+def _shipped(part: str | None) -> Reranker:
+    return Reranker.from_json(json.loads(MODEL_PATH.read_text(encoding="utf-8")), part)
+
+
 def reranker() -> Reranker:
     """The shipped model (claims/matching/reranker.json), read once per process."""
-    return Reranker.from_json(json.loads(MODEL_PATH.read_text(encoding="utf-8")))
+    return _shipped(None)
 
 
-@lru_cache(maxsize=1)
 def word_reranker() -> Reranker:
     """The shipped model's part without sentence vectors: for matching many sentences at once
     (an extraction's), where encoding each would cost more than the rest of the work."""
-    return Reranker.from_json(json.loads(MODEL_PATH.read_text(encoding="utf-8")), "words")
+    return _shipped("words")

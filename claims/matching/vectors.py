@@ -268,16 +268,24 @@ def _read_all(session: Session) -> tuple[_Held, int]:
     rows: dict[int, int] = {}
     # Streamed (PostgreSQL: a server-side cursor), never the whole result in the client at once.
     streamed = session.execute(statement.order_by(table.c.id).execution_options(yield_per=CHUNK))
-    for chunk in streamed.partitions(CHUNK):
-        at: list[int] = []
-        for kind, seq, _ in chunk:
-            key = _key(kind, seq)
-            if key not in rows and len(rows) == room:
-                break  # written since the count: read with the next refresh
-            at.append(rows.setdefault(key, len(rows)))
-            keys[at[-1]] = key
-        block = np.vstack([np.frombuffer(data, "<f2") for *_, data in chunk[: len(at)]]).astype(np.float32)
-        projected[at] = block @ projection if projection is not None else block
+    try:
+        for chunk in streamed.partitions(CHUNK):
+            at: list[int] = []
+            for kind, seq, _ in chunk:
+                key = _key(kind, seq)
+                if key not in rows and len(rows) == room:
+                    break  # committed since the count (PostgreSQL): read with the next full reading
+                at.append(rows.setdefault(key, len(rows)))
+                keys[at[-1]] = key
+            if at:
+                block = np.vstack([np.frombuffer(data, "<f2") for *_, data in chunk[: len(at)]]).astype(
+                    np.float32
+                )
+                projected[at] = block @ projection if projection is not None else block
+            if len(at) < len(chunk):
+                break
+    finally:
+        streamed.close()  # left early, a server-side cursor would stay open
     return _Held(len(rows), keys, rows, projection, projected), int(last_id)
 
 

@@ -188,3 +188,16 @@ def test_a_row_still_stale_after_its_vector_is_written_ends_the_run(
     assert embed_pending(lambda: Session(engine)) == 3
     assert "still stale" in caplog.text
     assert embed_pending(lambda: Session(engine), batch=2) == 2  # the next run takes them up again
+
+
+def test_rows_beyond_the_count_wait_for_the_next_reading(
+    client, engine, submit, make_user, monkeypatch
+) -> None:
+    # As when rows commit between the count and the reading (PostgreSQL): those past the room
+    # made for the count are left for later, whatever chunk they arrive in.
+    _claims_and_checks(client, submit, make_user("editor"))
+    embed_pending(lambda: Session(engine))
+    monkeypatch.setattr(vectors, "CHUNK", 1)
+    monkeypatch.setattr(vectors, "_room", lambda size: size - 1)
+    with Session(engine) as session:
+        assert len(VectorSearch.of(session)) == 2
