@@ -593,7 +593,7 @@ class _Side:
 
 # Both caches hold what a candidate's text costs to read (tens of kB with its 4-grams): sized so a
 # web process's memory stays within its budget beside the models (tests/bench/match_speed.py).
-@lru_cache(maxsize=2_048)
+@lru_cache(maxsize=512)
 def _document(text: str) -> _Side:
     """A candidate's text read once: candidates recur from one look-up to the next."""
     return _Side.of(text)
@@ -640,9 +640,18 @@ class _Read:
         )
 
 
-@lru_cache(maxsize=1_024)
-def _read(text: str, title: str | None) -> _Read:
+@lru_cache(maxsize=256)
+def read_document(text: str, title: str | None) -> _Read:
+    """What the features read of a (text, title) document, remembered for the next look-up."""
     return _Read.of(text, title)
+
+
+def read_ahead(query: str, documents: Sequence[tuple[str, str | None]]) -> None:
+    """Read what `features` will read of these documents, and look up their words' vectors: both
+    remembered, so that work is done while something else is awaited (the query's encoding)."""
+    reads = [read_document(text, title) for text, title in documents]
+    every = [_document(query).tokens, *(r.body.tokens for r in reads), *(r.heading.tokens for r in reads)]
+    word_vectors().units(list(dict.fromkeys(token for side in every for token in side)))
 
 
 def overlap(a: str, b: str) -> float:
@@ -768,7 +777,7 @@ def features(
     q_word_total = float(q_word_weights.sum()) or 1.0
     sentences = [t for t in map(tokens, _SENTENCE_END.split(query)) if len(t) >= 3]
 
-    reads = [_read(text, title) for text, title in documents]
+    reads = [read_document(text, title) for text, title in documents]
     bodies = [r.body for r in reads]
     headings = [r.heading for r in reads]
     # Every word's vector is looked up once: the texts' vectors are sums of their words'.

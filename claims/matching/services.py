@@ -10,7 +10,9 @@ near-duplicate shares most of its words, which the re-ranker, trained to find th
 talks about, is not needed to see, and at a quarter of its cost.
 """
 
+import sys
 from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar, Literal
@@ -20,7 +22,15 @@ from sqlalchemy.orm import Session
 
 from claims.matching.encoder import DIMENSIONS, Vectors, encoder
 from claims.matching.relations import Relation, relation, similarity
-from claims.matching.retrieval import Candidate, Found, IndexSearch, Reranker, overlap, reranker
+from claims.matching.retrieval import (
+    Candidate,
+    Found,
+    IndexSearch,
+    Reranker,
+    overlap,
+    read_ahead,
+    reranker,
+)
 from claims.matching.vectors import VectorSearch, encode_documents
 
 LEXICAL_CANDIDATES = 8  # what a lexical matcher asks the index for, unless told
@@ -32,6 +42,13 @@ ENCODE_AT_MOST = 16
 # (0.6) weighs names up to 1.5, which lifts a plain cosine of 0.4 to 0.6 at most.
 OVERLAP = 0.3
 Implied = Literal["same", "opposite"]
+# The text is encoded here while the request's own thread searches the index: ONNX Runtime lets
+# go of the GIL, so the two overlap (threads start when first needed, in the web worker).
+_ENCODING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="factdesk-encode")
+# How long a thread holding the GIL keeps it from one waiting (Python's default is 5 ms): the
+# encoding thread needs it for a moment after ONNX Runtime returns, and with the default it waited
+# for the request's thread 5 ms more an encoding.
+_SWITCH_SECONDS = 0.0005
 
 
 @dataclass(frozen=True)
@@ -95,6 +112,11 @@ class Matcher:
         if limit < 1 or not text.strip():
             return []
         model = None if self.lexical else self.model()
+        encoding = None
+        if model is not None and model.sentences:
+            if sys.getswitchinterval() > _SWITCH_SECONDS:
+                sys.setswitchinterval(_SWITCH_SECONDS)
+            encoding = _ENCODING.submit(_encoded, text)
         wanted = max(self.candidates or (model.candidates if model else LEXICAL_CANDIDATES), limit)
         search = IndexSearch(self.session)
         found = search.candidates(text, wanted, exclude, self.budget)
@@ -105,7 +127,8 @@ class Matcher:
             candidates = found.candidates
             scores = list(model.rank(text, [(c.text, c.title) for c in candidates], found.idf))
         else:
-            candidates, scores = self._with_sentences(model, text, found, search, exclude)
+            assert encoding is not None  # noqa: S101  # submitted above for a model of sentences
+            candidates, scores = self._with_sentences(model, text, found, search, exclude, encoding)
         if not candidates:
             return []
         best = sorted(range(len(scores)), key=lambda i: -scores[i])  # stable: ties keep the index's order
@@ -114,20 +137,31 @@ class Matcher:
         return [m for m in matches if m.score >= min_score][:limit]
 
     def _with_sentences(
-        self, model: Reranker, text: str, found: Found, search: IndexSearch, exclude: Collection[str]
+        self,
+        model: Reranker,
+        text: str,
+        found: Found,
+        search: IndexSearch,
+        exclude: Collection[str],
+        encoding: "Future[Vectors]",
     ) -> tuple[list[Candidate], list[float]]:
         """The index's candidates and the nearest sentence vectors' documents, and their scores."""
-        query = encoder().encode([text])[0]
+        vectors_search = VectorSearch.of(self.session)  # brought up to date, while the text is encoded
+        read_ahead(text, [(c.text, c.title) for c in found.candidates])  # meanwhile too
+        query = encoding.result()
         known = {(c.kind, c.seq) for c in found.candidates}
-        nearest, vectors = VectorSearch.of(self.session).nearest(
-            self.session, query, model.nearest + len(exclude), also=list(known)
-        )
+        nearest, vectors = vectors_search.nearest(query, model.nearest + len(exclude), also=list(known))
         fetched = [
             c for c in search.fetch([key for key in nearest if key not in known]) if c.id not in exclude
         ]
         candidates = found.candidates + fetched[: model.nearest]
         documents = [(c.text, c.title) for c in candidates]
         return candidates, list(model.rank(text, documents, found.idf, query, _vectors(vectors, candidates)))
+
+
+def _encoded(text: str) -> Vectors:
+    vector: Vectors = encoder().encode([text])[0]
+    return vector
 
 
 def _vectors(vectors: Mapping[tuple[str, int], Vectors], candidates: list[Candidate]) -> Vectors:

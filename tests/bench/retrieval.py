@@ -208,7 +208,7 @@ def main() -> None:
                 )
             }
             for tweet, text in queries.items():
-                nearest, _ = VectorSearch.of(session).nearest(session, encoder().encode([text])[0], 10)
+                nearest, _ = VectorSearch.of(session).nearest(encoder().encode([text])[0], 10)
                 rankings["sentence"][tweet] = [vclaim_of[by_key[key]] for key in nearest]
                 started = time.perf_counter()
                 rankings["bm25"][tweet] = [ids[i] for i in bm25.rank(text)]

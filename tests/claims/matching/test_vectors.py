@@ -76,7 +76,7 @@ def test_the_search_in_memory_reads_what_is_new_and_finds_the_nearest(
     with Session(engine) as session:
         search = VectorSearch.of(session)
         assert len(search) == 0
-        assert search.nearest(session, query, 5) == ([], {})
+        assert search.nearest(query, 5) == ([], {})
     embed_pending(lambda: Session(engine))
     with Session(engine) as session:
         assert len(VectorSearch.of(session)) == 0  # read again after REFRESH_SECONDS, not sooner
@@ -84,10 +84,10 @@ def test_the_search_in_memory_reads_what_is_new_and_finds_the_nearest(
         search = VectorSearch.of(session)
         assert len(search) == 3
         check = ("factcheck", session.execute(sa.text("SELECT seq FROM factcheck")).scalar_one())
-        nearest, full = search.nearest(session, query, 2, also=[check, ("claim", 10**9)])
+        nearest, full = search.nearest(query, 2, also=[check, ("claim", 10**9)])
         assert nearest[0][0] == "claim"
         assert len(nearest) == 2
-        assert search.nearest(session, query, 50)[0][:2] == nearest
+        assert search.nearest(query, 50)[0][:2] == nearest
         assert set(full) == {*nearest, check}  # and what is stored of `also`
         assert float(full[nearest[0]] @ query) > 0.4
 
@@ -131,7 +131,7 @@ def test_a_large_collection_is_searched_through_its_projection(app, engine, monk
         assert search.held.projected.shape[1] == vectors.PROJECTED
         for query in rows[:20]:
             exact = [("factcheck", int(i)) for i in np.argsort(-(rows @ query))[:10]]
-            nearest, _ = search.nearest(session, query, 10)
+            nearest, _ = search.nearest(query, 10)
             assert nearest[0] == exact[0]
             assert len(set(nearest) & set(exact)) >= 9
         # A new row joins, and a changed one moves, without a full reading.
@@ -145,8 +145,8 @@ def test_a_large_collection_is_searched_through_its_projection(app, engine, monk
         monkeypatch.setattr(vectors, "REFRESH_SECONDS", 0.0)
         search = VectorSearch.of(session)
         assert len(search) == 3001
-        assert set(search.nearest(session, moved, 3)[0]) >= {("claim", 1), ("factcheck", 5)}
-        assert search.nearest(session, rows[6], 2)[0][0] in {("factcheck", 6), ("factcheck", 9)}
+        assert set(search.nearest(moved, 3)[0]) >= {("claim", 1), ("factcheck", 5)}
+        assert search.nearest(rows[6], 2)[0][0] in {("factcheck", 6), ("factcheck", 9)}
 
 
 def test_the_worker_writes_the_vectors_every_minute(client, engine, submit, make_user) -> None:
@@ -201,3 +201,18 @@ def test_rows_beyond_the_count_wait_for_the_next_reading(
     monkeypatch.setattr(vectors, "_room", lambda size: size - 1)
     with Session(engine) as session:
         assert len(VectorSearch.of(session)) == 2
+
+
+def test_vectors_held_in_int8_keep_their_cosines() -> None:
+    rng = np.random.default_rng(3)
+    rows = rng.standard_normal((500, DIMENSIONS)).astype(np.float32)
+    rows[:, :5] *= 20  # a few large components, as sentence vectors have
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    whole, scales = vectors._quantized(rows)
+    assert whole.dtype == np.int8
+    back = whole.astype(np.float32) * scales[:, None]
+    query = rows[0]
+    assert np.abs(back @ query - rows @ query).max() < 0.01
+    zero, scale = vectors._quantized(np.zeros((1, DIMENSIONS), np.float32))  # a text of no words
+    assert not zero.any()
+    assert np.isfinite(scale).all()
