@@ -919,7 +919,9 @@ class Reranker:
         """The probability, for each row of features, that its document is the claim looked for."""
         raw = ((matrix - self.mean) / self.scale) @ self.weights
         a, b = self.calibration
-        probability: npt.NDArray[np.float64] = 1 / (1 + np.exp(-(a * raw + b)))
+        # The logistic function, its argument held where exp cannot overflow (its value there is
+        # 0 or 1 to double precision all the same).
+        probability: npt.NDArray[np.float64] = 1 / (1 + np.exp(-np.clip(a * raw + b, -700, 700)))
         return probability
 
     def rank(

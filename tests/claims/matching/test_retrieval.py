@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -200,3 +201,11 @@ def test_models_load_from_their_wheels_without_the_network(load: str, expected: 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == expected
+
+
+def test_scores_of_features_far_from_any_trained_on_are_probabilities_without_overflow() -> None:
+    model = retrieval.word_reranker()
+    far = np.array([model.mean + 1e6 * model.scale, model.mean - 1e6 * model.scale])
+    scores = model.scores(far)  # warnings are errors here: an overflow in exp would fail this
+    assert ((scores >= 0) & (scores <= 1)).all()
+    assert sorted(scores.round(6).tolist()) == [0.0, 1.0]
