@@ -77,7 +77,7 @@ class Services:
             self.claims,
             load_scorer,
             # Each check-worthy sentence is matched: without sentence vectors, whose encoding
-            # (15 ms a sentence) would make a long transcript's reading take many seconds.
+            # (8 ms a sentence) would make a long transcript's reading take many seconds.
             Matcher(self.session, word_reranker),
             self.effects,
         )

@@ -110,9 +110,8 @@ def _graph(w: dict[str, Vectors]) -> bytes:
                 [w[f"{p}attention.self.{a}.{part}"] for a in ("query", "key", "value")]
             )
         qkv = op("Reshape", [dense(x, f"{n}.qkv", f"{n}.qkv"), split], f"{n}.heads")
-        qkv = op(
-            "Transpose", [qkv], f"{n}.heads_first", perm=[2, 0, 3, 1, 4]
-        )  # (3, batch, head, token, dims)
+        # (3, batch, head, token, dims): the query, key and value, each one's heads apart
+        qkv = op("Transpose", [qkv], f"{n}.heads_first", perm=[2, 0, 3, 1, 4])
         q, k, v = (op("Gather", [qkv, picks[j]], f"{n}.{a}", axis=0) for j, a in enumerate("qkv"))
         scores = op("MatMul", [q, op("Transpose", [k], f"{n}.kT", perm=[0, 1, 3, 2])], f"{n}.scores")
         scores = op("Mul", [scores, scale], f"{n}.scaled")
@@ -209,16 +208,20 @@ class Encoder:
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()  # its file pads to 128 word pieces; a text alone needs none
 
+    def embedded(self, ids: Sequence[int]) -> Vectors:
+        """A text's word pieces as the layers read them: each one's vector and its position's."""
+        at = np.array(ids)
+        return _layer_norm(
+            self.words[at].astype(np.float32) + self.positions[: len(at)] + self.segment, *self.norm
+        )
+
     def encode(self, texts: Sequence[str]) -> Vectors:
         """One unit row per text. Each text is encoded alone: the int8 activations' scales are
         a whole input's, so a text's vector would depend on the texts batched with it (and here
         a batch is no faster)."""
         found = np.zeros((len(texts), DIMENSIONS), np.float32)
         for i, encoding in enumerate(self.tokenizer.encode_batch(list(texts))):
-            ids = np.array(encoding.ids)
-            x = _layer_norm(
-                self.words[ids].astype(np.float32) + self.positions[: len(ids)] + self.segment, *self.norm
-            )
+            x = self.embedded(encoding.ids)
             (states,) = self.session.run(None, {"x": x[None]})  # ONNX Runtime: the GIL let go
             pooled = states[0].mean(axis=0)  # the mean of the token states, as sentence-transformers
             found[i] = pooled / (np.linalg.norm(pooled) or 1.0)
@@ -232,9 +235,10 @@ _LOCK = threading.Lock()
 def encoder() -> Encoder:
     """The model, built once per process when first needed (3 s).
 
-    BLAS is held to one thread in the process from then on: a web process is one of several on
-    the machine's cores, and OpenBLAS's threads, spinning for work beside the others, made an
-    encoding take 200 ms instead of 15 under load."""
+    numpy's BLAS (the vectors' scan, `vectors.VectorSearch`) is held to one thread in the process
+    from then on: a web process is one of several on the machine's cores, and OpenBLAS's threads,
+    spinning for work beside the others, made an encoding in numpy take 200 ms instead of 15
+    under load."""
     with _LOCK:
         if not _ENCODER:
             from threadpoolctl import threadpool_limits

@@ -36,7 +36,7 @@ from claims.matching.vectors import VectorSearch, encode_documents
 LEXICAL_CANDIDATES = 8  # what a lexical matcher asks the index for, unless told
 MAX_TEXT = 5000  # characters of a text matched; a longer one is read up to here
 # Candidates whose vector the embedding job has not written yet (a claim of the last minute) are
-# encoded on the spot, this many at most (7 ms each); any others count as unlike the text.
+# encoded on the spot, this many at most (about 8 ms each); any others count as unlike the text.
 ENCODE_AT_MOST = 16
 # Below this cosine of their content stems two texts are never the same claim: relations.SAME_CLAIM
 # (0.6) weighs names up to 1.5, which lifts a plain cosine of 0.4 to 0.6 at most.
@@ -112,11 +112,7 @@ class Matcher:
         if limit < 1 or not text.strip():
             return []
         model = None if self.lexical else self.model()
-        encoding = None
-        if model is not None and model.sentences:
-            if sys.getswitchinterval() > _SWITCH_SECONDS:
-                sys.setswitchinterval(_SWITCH_SECONDS)
-            encoding = _ENCODING.submit(_encoded, text)
+        encoding = _encoding(text) if model is not None and model.sentences else None
         wanted = max(self.candidates or (model.candidates if model else LEXICAL_CANDIDATES), limit)
         search = IndexSearch(self.session)
         found = search.candidates(text, wanted, exclude, self.budget)
@@ -157,6 +153,13 @@ class Matcher:
         candidates = found.candidates + fetched[: model.nearest]
         documents = [(c.text, c.title) for c in candidates]
         return candidates, list(model.rank(text, documents, found.idf, query, _vectors(vectors, candidates)))
+
+
+def _encoding(text: str) -> "Future[Vectors]":
+    """The text's sentence vector, encoded in another thread from now on."""
+    if sys.getswitchinterval() > _SWITCH_SECONDS:
+        sys.setswitchinterval(_SWITCH_SECONDS)
+    return _ENCODING.submit(_encoded, text)
 
 
 def _encoded(text: str) -> Vectors:

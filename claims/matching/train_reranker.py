@@ -5,9 +5,9 @@
 The verified claims are indexed in memory exactly as the fact-check library indexes them, and
 their sentence vectors computed as the embedding job computes them (about 2 minutes); each
 training tweet's candidates are found as `Matcher` finds them (`IndexSearch`'s, then the nearest
-vectors') and described by `retrieval.features` and `retrieval.sentence_features`; a logistic regression learns, from pairs (the right claim against each
-wrong one of the same tweet), which candidate is right, and a second one turns its score into a
-probability. Five-fold cross-validation on the training tweets is printed; dev is never read.
+vectors') and described by `retrieval.features` and `retrieval.sentence_features`; a logistic
+regression learns, from pairs (the right claim against each wrong one of the same tweet), which
+candidate is right, and a second one turns its score into a probability. Five-fold cross-validation on the training tweets is printed; dev is never read.
 Needs scikit-learn (a tool for training only; the service reads the weights with numpy).
 """
 
@@ -41,9 +41,9 @@ from claims.matching.retrieval import (
 from claims.matching.vectors import encode_documents
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared/data/claim-retrieval/checkthat2020-task2"
-CANDIDATES = (
-    16  # the index's candidates: 48 did no better on train (MAP@5 0.917 against 0.913), at twice the cost
-)
+# The index's candidates: 48 did little better on train (5-fold MAP@5 0.917 against 0.913), at
+# twice the features' cost in every match.
+CANDIDATES = 16
 NEAREST = 10  # the nearest sentence vectors' documents that join the index's candidates
 LEXICAL = tuple(
     name for name in FEATURES if not name.startswith(("embedding", "soft", "sentence"))

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_KEY = "factdesk:worker-heartbeat"
 HEARTBEAT_SECONDS = 10.0
 WORKER_GONE_AFTER_SECONDS = 60.0  # no beat for this long while jobs wait: no worker is running them
-EMBED_LOCK_SECONDS = 1800  # longer than any run of the embedding job (15,000 fact-checks: 4 minutes)
+EMBED_LOCK_SECONDS = 1800  # longer than any run of the embedding job (15,000 fact-checks: 2 minutes)
 
 # Until configure() runs nothing is queued anywhere: importing this module touches no files.
 huey = Huey("factdesk", immediate=True, storage_class=MemoryStorage)
