@@ -6,6 +6,7 @@ ranked with the desk's claims; ratings and what a published verdict implies; the
 """
 
 import pytest
+from sqlalchemy import event
 
 from tests.conftest import Act, cite_statement, publish
 
@@ -223,6 +224,27 @@ def test_matching_is_not_counted_as_a_write(make_app, make_user) -> None:
         client.post("/api/v1/claims", json={"text": f"Claim {n}"}, headers=person.headers) for n in range(3)
     ]
     assert [p.status_code for p in posts] == [201, 201, 429]
+
+
+def test_a_match_reads_in_one_transaction_on_postgresql(make_app, make_user) -> None:
+    app = make_app()
+    engine = app.extensions["factdesk.engine"]
+    person = make_user("submitter")
+    client = app.test_client()
+    client.post(URL, json={"text": FORTY_ONE}, headers=person.headers)  # the models loaded
+    checkouts: list[object] = []
+
+    def note(*args: object) -> None:
+        checkouts.append(args)
+
+    event.listen(engine, "checkout", note)
+    try:
+        assert client.post(URL, json={"text": FORTY_ONE}, headers=person.headers).status_code == 200
+    finally:
+        event.remove(engine, "checkout", note)
+    # SQLite ends the token's read before the request's own transaction (its write lock); on
+    # PostgreSQL the request goes on in it: one connection, one BEGIN and one COMMIT.
+    assert len(checkouts) == (1 if engine.dialect.name == "postgresql" else 2)
 
 
 def test_intake_duplicates_carry_relations_and_leave_out_the_claim_itself(
