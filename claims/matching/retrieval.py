@@ -18,7 +18,7 @@ import weakref
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -229,35 +229,34 @@ class _Remembered:
 
     def get(
         self,
-        wanted: Mapping[str, tuple[Sequence[str], bool]],
-        count: Callable[[dict[str, list[str]]], dict[str, dict[str, int]]],
-    ) -> dict[str, dict[str, int]]:
-        """Counts by table of the words wanted there (`{table: (words, remember)}`): those
-        remembered, and `count({table: the others})` in one go."""
+        terms: Sequence[str],
+        read: Callable[[dict[str, list[str]]], tuple[dict[str, int], dict[str, dict[str, int]]]],
+    ) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+        """The tables' sizes and, by table, the counts of `terms`: those remembered, and the
+        others from `read({table: words})`, which reads the sizes too, in one statement."""
         now = time.monotonic()
-        known: dict[str, dict[str, int]] = {}
+        known: dict[str, dict[str, int]] = {t.name: {} for t in _TABLES}
         missing: dict[str, list[str]] = {}
-        for table, (terms, remember) in wanted.items():
-            known[table] = {}
+        for table in known:
             for term in terms:
-                hit = self.counts.get((table, term)) if remember else None
+                hit = self.counts.get((table, term))  # only ever kept from a large table
                 if hit is not None and hit[0] > now:
                     known[table][term] = hit[1]
                 else:
                     missing.setdefault(table, []).append(term)
-        if missing:
-            fresh = count(missing)
+        sizes, fresh = read(missing)
+        large = [table for table in fresh if sizes[table] >= REMEMBER_FROM]
+        if large:
             with self.lock:
-                if len(self.counts) + sum(map(len, fresh.values())) > self.SIZE:
+                if len(self.counts) + sum(len(fresh[table]) for table in large) > self.SIZE:
                     self.counts.clear()
-                for table, counts in fresh.items():
-                    if wanted[table][1]:
-                        for term, holding in counts.items():
-                            if holding:
-                                self.counts[(table, term)] = (now + TTL_SECONDS, holding)
-            for table, counts in fresh.items():
-                known[table].update(counts)
-        return known
+                for table in large:
+                    for term, holding in fresh[table].items():
+                        if holding:
+                            self.counts[(table, term)] = (now + TTL_SECONDS, holding)
+        for table, counts in fresh.items():
+            known[table].update(counts)
+        return sizes, known
 
 
 # Keyed by the session's bind: the engine (a session bound to one connection gets its own).
@@ -309,12 +308,7 @@ class IndexSearch:
         """Up to `limit` documents sharing words with `text`, by summed word weight, read from
         the postings of as many of its rarest words as `budget` allows (see `choose_terms`)."""
         terms = index_terms(text, self.dialect)
-        sizes = self._sizes()
-        per_table = self.remembered.get(
-            # An empty table holds no word: nothing to count there.
-            {t.name: (terms, sizes[t.name] >= REMEMBER_FROM) for t in _TABLES if sizes[t.name]},
-            lambda missing: self._count(missing, sizes),
-        )
+        sizes, per_table = self.remembered.get(terms, self._statistics)
         holding: Counter[str] = Counter()
         for counts in per_table.values():
             holding.update(counts)
@@ -363,71 +357,85 @@ class IndexSearch:
             + reads
         )
         rows = sorted(self.session.execute(sa.text(sql), params), key=lambda r: (-float(r[0]), r[1], r[2]))
-        return [
-            Candidate(_TABLES[k].kind, seq, id_, text, title, status, rating, verdict, url, publisher)
-            for _, k, seq, id_, text, title, status, rating, verdict, url, publisher in rows
-        ]
+        return [_candidate(row) for row in rows]
 
     def fetch(self, keys: Sequence[tuple[str, int]]) -> list[Candidate]:
-        """The claims and fact-checks of these (kind, seq), in that order (those that exist)."""
-        found: dict[tuple[str, int], Candidate] = {}
-        for table in _TABLES:
+        """The claims and fact-checks of these (kind, seq), in that order (those that exist), read
+        in one statement."""
+        parts, params = [], {}
+        for k, table in enumerate(_TABLES):
             seqs = [seq for kind, seq in keys if kind == table.kind]
-            if not seqs:
-                continue
-            statement = sa.text(
-                f"SELECT {table.select('d')} FROM {table.name} AS d WHERE d.seq IN :seqs"  # noqa: S608  # our names
-            ).bindparams(sa.bindparam("seqs", expanding=True))
-            for seq, id_, text, title, status, rating, verdict, url, publisher in self.session.execute(
-                statement, {"seqs": seqs}
-            ):
-                found[(table.kind, seq)] = Candidate(
-                    table.kind, seq, id_, text, title, status, rating, verdict, url, publisher
+            if seqs:
+                params[f"seqs{k}"] = seqs
+                parts.append(
+                    f"SELECT NULL, {k}, {table.select('d')} FROM {table.name} AS d WHERE d.seq IN :seqs{k}"  # noqa: S608  # our names
                 )
+        if not parts:
+            return []
+        statement = sa.text(" UNION ALL ".join(parts)).bindparams(
+            *(sa.bindparam(name, expanding=True) for name in params)
+        )
+        found = {(c.kind, c.seq): c for c in map(_candidate, self.session.execute(statement, params))}
         return [found[key] for key in keys if key in found]
 
-    def _sizes(self) -> dict[str, int]:
-        """How many rows each table holds, about: its highest seq (rows are not deleted), read
-        from the primary key's index at once where count(*) would read every row."""
+    def _statistics(
+        self, missing: Mapping[str, list[str]]
+    ) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+        """How many rows each table holds, and how many hold each word `missing` names, by table,
+        read in one statement.
+
+        A table's size is about its highest seq (rows are not deleted), read from the primary
+        key's index at once where count(*) would read every row. A word's count: on SQLite from
+        the FTS5 vocabularies; on PostgreSQL, for a word among a table's most common (its
+        statistics, from ANALYZE) from its share of the rows, which costs nothing, and for another
+        through the GIN index, up to COUNT_CAP (more is never looked up)."""
         selects = [f"(SELECT max(seq) FROM {t.name})" for t in _TABLES]  # noqa: S608  # our names
+        params: dict[str, list[str]] = {}
+        common: dict[str, dict[str, float]] = {}
+        counted: dict[str, list[str]] = {}
+        for k, table in enumerate(_TABLES):
+            terms = missing.get(table.name, [])
+            if self.dialect == "postgresql":
+                common[table.name] = self.remembered.common_words(
+                    table.name, partial(self._common_words, table)
+                )
+                terms = [w for w in terms if w not in common[table.name]]
+            if not terms:
+                continue
+            counted[table.name] = params[f"words{k}"] = terms
+            if self.dialect == "postgresql":
+                # One count per word, in the order given.
+                selects.append(
+                    f"ARRAY(SELECT (SELECT count(*) FROM (SELECT 1 FROM {table.name} "  # noqa: S608
+                    f"WHERE search_vector @@ plainto_tsquery('simple', w) LIMIT {COUNT_CAP}) AS found) "
+                    f"FROM unnest(CAST(:words{k} AS text[])) WITH ORDINALITY AS u(w, i) ORDER BY i)"
+                )
+            else:  # the words found, with their counts, as a JSON object
+                selects.append(
+                    f"(SELECT json_group_object(term, doc) FROM {table.vocab} WHERE term IN :words{k})"  # noqa: S608
+                )
         if self.dialect == "postgresql":
             # A look-up reads a few thousand rows at most: starting parallel workers for it (as the
             # planner would at 100,000 claims) costs more than the work, 5 ms of 8. For the rest of
             # this transaction (SET LOCAL), in the same round trip.
             selects.append("set_config('max_parallel_workers_per_gather', '0', true)")
-        row = self.session.execute(sa.text("SELECT " + ", ".join(selects))).one()
-        return {t.name: int(size or 0) for t, size in zip(_TABLES, row, strict=False)}
-
-    def _count(self, missing: Mapping[str, list[str]], sizes: Mapping[str, int]) -> dict[str, dict[str, int]]:
-        """Documents holding each word, by table. SQLite: from the FTS5 vocabularies. PostgreSQL:
-        a word among a table's most common (its statistics, from ANALYZE) from its share of the
-        rows, which costs nothing; another through the GIN index, up to COUNT_CAP (more is never
-        looked up)."""
+        statement = sa.text("SELECT " + ", ".join(selects))
+        if self.dialect != "postgresql":
+            statement = statement.bindparams(*(sa.bindparam(name, expanding=True) for name in params))
+        row = iter(self.session.execute(statement, params).one())
+        sizes = {t.name: int(next(row) or 0) for t in _TABLES}
         found: dict[str, dict[str, int]] = {name: {} for name in missing}
-        parts, params = [], {}
-        for k, table in enumerate(t for t in _TABLES if t.name in missing):
-            terms = missing[table.name]
+        for name, terms in counted.items():
+            read = next(row)
             if self.dialect == "postgresql":
-                common = self.remembered.common_words(table.name, lambda t=table: self._common_words(t))  # type: ignore[misc]  # binds the loop's table
-                found[table.name] = {w: round(common[w] * sizes[table.name]) for w in terms if w in common}
-                terms = [w for w in terms if w not in common]
-                if terms:
-                    params[f"words{k}"] = terms
-                    parts.append(
-                        f"SELECT '{table.name}', w, (SELECT count(*) FROM (SELECT 1 FROM {table.name} "  # noqa: S608
-                        f"WHERE search_vector @@ plainto_tsquery('simple', w) LIMIT {COUNT_CAP}) AS found) "
-                        f"FROM unnest(CAST(:words{k} AS text[])) AS w"
-                    )
+                found[name] = {w: int(n) for w, n in zip(terms, read, strict=True)}
             else:
-                params[f"words{k}"] = terms
-                parts.append(f"SELECT '{table.name}', term, doc FROM {table.vocab} WHERE term IN :words{k}")  # noqa: S608
-        if parts:
-            statement = sa.text(" UNION ALL ".join(parts))
-            if self.dialect != "postgresql":
-                statement = statement.bindparams(*(sa.bindparam(name, expanding=True) for name in params))
-            for name, term, count in self.session.execute(statement, params):
-                found[name][term] = int(count)
-        return found
+                found[name] = {w: int(n) for w, n in json.loads(read or "{}").items()}
+        for name, shares in common.items():
+            found.setdefault(name, {}).update(
+                {w: round(shares[w] * sizes[name]) for w in missing.get(name, []) if w in shares}
+            )
+        return sizes, found
 
     def _common_words(self, table: _Table) -> dict[str, float]:
         """PostgreSQL's statistics of `search_vector`: its most common words and the share of rows
@@ -443,6 +451,12 @@ class IndexSearch:
         if row is None or row[0] is None or row[1] is None:
             return {}
         return {word: float(share) for word, share in zip(row[0], row[1], strict=False)}
+
+
+def _candidate(row: Sequence[Any]) -> Candidate:
+    """A candidate from a row of `_ranked` or `fetch`: (score, table's number, table.columns…)."""
+    _, k, seq, id_, text, title, status, rating, verdict, url, publisher = row
+    return Candidate(_TABLES[k].kind, seq, id_, text, title, status, rating, verdict, url, publisher)
 
 
 def _fts5_quote(term: str) -> str:

@@ -1,14 +1,17 @@
 """The matcher's first stage and its model: index look-ups by the rarest words, remembered word
 counts, the shipped re-ranker and its word vectors (offline)."""
 
+import contextlib
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import event
 from sqlmodel import Session
 
 from claims.matching import retrieval
@@ -21,6 +24,14 @@ from claims.matching.retrieval import (
     index_terms,
 )
 from claims.matching.vectors import encode_documents
+
+TUNNEL_REVIEW = {
+    "@type": "ClaimReview",
+    "url": "https://checks.example.org/tunnel",
+    "claimReviewed": "The harbour tunnel cost 400 million euros.",
+    "author": {"@type": "Organization", "name": "Example Checks"},
+    "reviewRating": {"@type": "Rating", "alternateName": "False"},
+}
 
 
 def look_up(engine, text: str, limit: int = 10, exclude: tuple[str, ...] = ()) -> list[str]:
@@ -46,22 +57,54 @@ def test_documents_sharing_the_rarer_words_come_first_and_ties_oldest_first(subm
 def test_imported_fact_checks_are_looked_up_with_the_claims(client, submit, make_user, engine) -> None:
     claim = submit("The harbour tunnel cost 40 million euros.").get_json()["id"]
     editor = make_user("editor")
-    review = {
-        "@type": "ClaimReview",
-        "url": "https://checks.example.org/tunnel",
-        "claimReviewed": "The harbour tunnel cost 400 million euros.",
-        "author": {"@type": "Organization", "name": "Example Checks"},
-        "reviewRating": {"@type": "Rating", "alternateName": "False"},
-    }
-    assert client.post("/api/v1/factchecks", json=review, headers=editor.headers).status_code == 200
+    assert client.post("/api/v1/factchecks", json=TUNNEL_REVIEW, headers=editor.headers).status_code == 200
     with Session(engine) as session:
         found = IndexSearch(session).candidates("How much did the harbour tunnel cost?", 10)
     kinds = {c.kind: c for c in found.candidates}
     assert kinds["claim"].id == claim
     checked = kinds["factcheck"]
-    assert (checked.rating, checked.verdict, checked.url) == ("False", "false", review["url"])
+    assert (checked.rating, checked.verdict, checked.url) == ("False", "false", TUNNEL_REVIEW["url"])
     assert found.documents >= 2  # about: the highest seq of each table
     assert found.holding["harbour"] == 2
+
+
+@contextlib.contextmanager
+def statements(engine) -> Iterator[list[str]]:
+    """The statements sent to the database within the block (a transaction's BEGIN aside)."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement: str, *_args: object) -> None:
+        if not statement.upper().startswith("BEGIN"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_a_look_up_takes_two_statements_and_a_fetch_one(client, submit, make_user, engine) -> None:
+    submit("The harbour tunnel cost 40 million euros.")
+    submit("The harbour bridge was finished in 1932.")
+    assert (
+        client.post("/api/v1/factchecks", json=TUNNEL_REVIEW, headers=make_user("editor").headers).status_code
+        == 200
+    )
+    with Session(engine) as session:
+        IndexSearch(session).candidates("harbour", 1)  # PostgreSQL reads its word statistics now and then
+    with Session(engine) as session, statements(engine) as seen:
+        search = IndexSearch(session)
+        found = search.candidates("Did the harbour tunnel cost 40 million euros?", 10).candidates
+        assert len(seen) == 2  # the sizes and the words' counts, then the documents holding them
+        assert {c.kind for c in found} == {"claim", "factcheck"}
+        seen.clear()
+        keys = [(c.kind, c.seq) for c in reversed(found)]
+        fetched = search.fetch([*keys, ("claim", 10**9), ("factcheck", 10**9)])
+        assert len(seen) == 1  # both tables at once
+        assert fetched == list(reversed(found))  # in the order asked, read as the look-up reads them
+        assert search.fetch([]) == []
+        assert len(seen) == 1
 
 
 def test_the_rarest_words_are_chosen_within_the_budget(monkeypatch) -> None:
