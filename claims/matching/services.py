@@ -142,14 +142,21 @@ class Matcher:
         encoding: "Future[Vectors]",
     ) -> tuple[list[Candidate], list[float]]:
         """The index's candidates and the nearest sentence vectors' documents, and their scores."""
-        vectors_search = VectorSearch.of(self.session)  # brought up to date, while the text is encoded
-        read_ahead(text, [(c.text, c.title) for c in found.candidates])  # meanwhile too
+        documents = [(c.text, c.title) for c in found.candidates]
+        reading: Future[None] | None = None
+        if encoding.done():  # the index took longer: read beside the nearest's search and fetch
+            reading = _ENCODING.submit(read_ahead, text, documents)
+        else:  # read while the text is encoded
+            read_ahead(text, documents)
+        vectors_search = VectorSearch.of(self.session)
         query = encoding.result()
         known = {(c.kind, c.seq) for c in found.candidates}
         nearest, vectors = vectors_search.nearest(query, model.nearest + len(exclude), also=list(known))
         fetched = [
             c for c in search.fetch([key for key in nearest if key not in known]) if c.id not in exclude
         ]
+        if reading is not None:
+            reading.result()
         candidates = found.candidates + fetched[: model.nearest]
         documents = [(c.text, c.title) for c in candidates]
         return candidates, list(model.rank(text, documents, found.idf, query, _vectors(vectors, candidates)))
