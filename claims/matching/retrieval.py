@@ -920,7 +920,7 @@ class Reranker:
             np.array(model["weights"], dtype=np.float64),
             (float(a), float(b)),
             float(data["average_length"]),
-            int(data["candidates"]),
+            int(model.get("candidates", data["candidates"])),  # a part's own, where it has one
             int(data["nearest"]) if part is None else 0,
         )
 
