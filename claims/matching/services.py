@@ -43,7 +43,8 @@ ENCODE_AT_MOST = 16
 OVERLAP = 0.3
 Implied = Literal["same", "opposite"]
 # The text is encoded here while the request's own thread searches the index: ONNX Runtime lets
-# go of the GIL, so the two overlap (threads start when first needed, in the web worker).
+# go of the GIL, so the two overlap (threads start when first needed, in the web worker). The
+# index's candidates are read ahead here too when the encoding was done first (`_with_sentences`).
 _ENCODING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="factdesk-encode")
 # How long a thread holding the GIL keeps it from one waiting (Python's default is 5 ms): the
 # encoding thread needs it for a moment after ONNX Runtime returns, and with the default it waited
