@@ -133,7 +133,7 @@ def _register_lifecycle(app: Flask, settings: Settings) -> None:
         # Authenticate in a read transaction and end it, so that on SQLite the request's
         # writing transaction (and the idempotency key's) begin afresh and take the lock. On
         # PostgreSQL the request goes on in it: ending it would cost three round trips (COMMIT,
-        # the pool's ping, BEGIN), a tenth of a look-up's time.
+        # the pool's ping, BEGIN), a tenth of a match's time.
         sqlite_write_intent.set(False)
         refused = auth.authenticate()
         if context.engine().dialect.name == "sqlite":

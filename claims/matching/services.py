@@ -143,12 +143,12 @@ class Matcher:
         encoding: "Future[Vectors]",
     ) -> tuple[list[Candidate], list[float]]:
         """The index's candidates and the nearest sentence vectors' documents, and their scores."""
-        documents = [(c.text, c.title) for c in found.candidates]
+        ahead = [(c.text, c.title) for c in found.candidates]
         reading: Future[None] | None = None
         if encoding.done():  # the index took longer: read beside the nearest's search and fetch
-            reading = _ENCODING.submit(read_ahead, text, documents)
+            reading = _ENCODING.submit(read_ahead, text, ahead)
         else:  # read while the text is encoded
-            read_ahead(text, documents)
+            read_ahead(text, ahead)
         vectors_search = VectorSearch.of(self.session)
         query = encoding.result()
         known = {(c.kind, c.seq) for c in found.candidates}

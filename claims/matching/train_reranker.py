@@ -43,7 +43,7 @@ from claims.matching.vectors import encode_documents
 DATA = Path(__file__).resolve().parents[2].parent / "shared/data/claim-retrieval/checkthat2020-task2"
 # The index's candidates and the nearest sentence vectors' documents that join them. On train
 # (5-fold MAP@5): 10 + 6 gave 0.914, as 8 + 8 did; 16 + 10 and 12 + 6 0.913; 48 + 10 0.917, at
-# three times the features' cost in every match. A match asks the index for at least as many
+# 3.6 times the features' cost in every match. A match asks the index for at least as many
 # as it answers (10 by default).
 CANDIDATES = 10
 NEAREST = 6
